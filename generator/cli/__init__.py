@@ -1,0 +1,51 @@
+"""The `ecrgen` command line: thin Typer commands over the pure core.
+
+Heavy libraries (troposphere, cfn-lint, boto3) are imported inside the commands, so that
+`ecrgen --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from generator.cli import lifecycle as _lifecycle
+from generator.cli import lint as _lint
+from generator.cli import post_deploy as _post_deploy
+from generator.cli import template as _template
+from generator.errors import InputError
+
+app = typer.Typer(
+    name="ecrgen",
+    help="Amazon ECR repositories from one declarative file (ecr.yaml).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("template")(_template.template)
+app.command("lint")(_lint.lint)
+app.command("post-deploy")(_post_deploy.post_deploy)
+app.add_typer(_lifecycle.app, name="lifecycle")
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """Amazon ECR repositories from one declarative file (ecr.yaml)."""
+    if version:
+        from generator import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console entry point: bad input becomes one message per problem and exit code 2."""
+    try:
+        app()
+    except InputError as exc:
+        print(exc.render(), file=sys.stderr)
+        sys.exit(2)
