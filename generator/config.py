@@ -168,8 +168,13 @@ def load(path: Path | str) -> Config:
     try:
         raw = ConfigFile.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(doc.source, [_pydantic_problem(doc, err) for err in exc.errors()]) from None
+        problems = [_pydantic_problem(doc, err) for err in exc.errors()]
+        raise InputError(doc.source, _by_line(problems)) from None
     return _resolve(doc, raw, Path(path).parent)
+
+
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.line or 0)
 
 
 def logical_id(name: str) -> str:
@@ -199,7 +204,7 @@ def _unknown_key(loc: Path_, doc: Document) -> str:
     key = str(loc[-1])
     model = _model_at(loc[:-1])
     allowed = sorted(model.model_fields) if model else []
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key; {hint}allowed: {', '.join(allowed)}"
 
@@ -267,7 +272,7 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         seen_ids.setdefault(repo.logical_id, index)
         repositories.append(repo)
     if problems:
-        raise InputError(doc.source, problems)
+        raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories))
