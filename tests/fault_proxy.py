@@ -1,0 +1,237 @@
+"""A fault-injecting reverse proxy on 127.0.0.1, between boto3 and the local moto server.
+
+Point `AWS_ENDPOINT_URL` at `FaultProxy.url`: every request is forwarded to moto unless the
+configured `Faults` say to answer it with a throttling error, a server error, a dropped
+connection or a delay, or a `RepositoryFault` always fails one repository's operations (the
+way an IAM policy denies one ARN). Every request is recorded (operation, repositories named in
+the body, outcome), so tests can bound the number of calls and see which repository was written.
+
+Decisions are deterministic for a seed *whatever the thread interleaving*: the fate of a
+request depends only on the seed, the request body and how many times that same body was seen
+before, never on arrival order. Faults are injected only into AWS JSON-protocol calls (those
+with an `X-Amz-Target` header, e.g. ECR); query-protocol calls such as CloudFormation pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+HOST = "127.0.0.1"  # loopback only
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
+               "te", "trailer", "upgrade"}
+
+
+@dataclass(frozen=True)
+class RepositoryFault:
+    """Always answer `operations` (name prefixes, e.g. `Put`) on `repository` with `error`."""
+
+    repository: str
+    error: str = "AccessDeniedException"
+    operations: tuple[str, ...] = ("Put",)
+    status: int = 400
+
+    def applies(self, operation: str, repositories: tuple[str, ...]) -> bool:
+        return self.repository in repositories and operation.startswith(self.operations)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Shares (0..1) of JSON-protocol requests that fail, checked in this order."""
+
+    throttle: float = 0.0        # HTTP 400 ThrottlingException
+    server_error: float = 0.0    # HTTP 500 InternalFailure or 503 ServiceUnavailable, half each
+    drop: float = 0.0            # the connection is closed without a reply
+    delay: float = 0.0           # forwarded after `delay_seconds`
+    delay_seconds: float = 0.2
+    operations: frozenset[str] | None = None  # only these get random faults; None: all
+    repositories: tuple[RepositoryFault, ...] = ()
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the proxy saw it: `outcome` is `forwarded`, `delayed` or the fault name."""
+
+    operation: str
+    repositories: tuple[str, ...]
+    outcome: str
+
+
+@dataclass
+class _State:
+    faults: Faults = field(default_factory=Faults)
+    requests: list[Request] = field(default_factory=list)
+    seen: Counter[bytes] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FaultProxy:
+    """A threaded reverse proxy to `upstream`; use as a context manager or start()/stop()."""
+
+    def __init__(self, upstream: str, faults: Faults | None = None) -> None:
+        target = urlsplit(upstream)
+        if target.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"the fault proxy only forwards to loopback, not {upstream}")
+        self._state = _State(faults or Faults())
+        handler = type("Handler", (_Handler,), {"state": self._state, "upstream": (target.hostname,
+                                                                                    target.port or 80)})
+        self._server = ThreadingHTTPServer((HOST, 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://{HOST}:{self._server.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def configure(self, faults: Faults) -> None:
+        """Use `faults` from now on and forget what was recorded so far."""
+        with self._state.lock:
+            self._state.faults = faults
+            self._state.requests.clear()
+            self._state.seen.clear()
+
+    @property
+    def requests(self) -> list[Request]:
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def counts(self, outcome: str | None = None) -> Counter[str]:
+        """Requests per operation, all of them or only those with `outcome`."""
+        return Counter(r.operation for r in self.requests if outcome is None or r.outcome == outcome)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    state: _State
+    upstream: tuple[str, int]
+    _local = threading.local()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests read `requests`, not a log."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        operation, repositories, json_protocol = _describe(self.headers.get("X-Amz-Target"), body)
+        outcome, fault = self._decide(operation, repositories, json_protocol, body)
+        with self.state.lock:
+            self.state.requests.append(Request(operation, repositories, outcome))
+        if outcome == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None:
+            status, code = fault
+            error = {"__type": code, "message": f"{code} (injected by the fault proxy)"}
+            self._reply(status, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(error).encode())
+            return
+        if outcome == "delayed":
+            time.sleep(self.state.faults.delay_seconds)
+        self._forward(body)
+
+    def _decide(self, operation: str, repositories: tuple[str, ...], json_protocol: bool,
+                body: bytes) -> tuple[str, tuple[int, str] | None]:
+        with self.state.lock:
+            faults = self.state.faults
+            key = operation.encode() + b"\0" + body
+            attempt = self.state.seen[key]
+            self.state.seen[key] += 1
+        for rule in faults.repositories:
+            if rule.applies(operation, repositories):
+                return rule.error, (rule.status, rule.error)
+        if not json_protocol or (faults.operations is not None and operation not in faults.operations):
+            return "forwarded", None
+        digest = hashlib.sha256(f"{faults.seed}:{attempt}:".encode() + key).digest()
+        roll = int.from_bytes(digest[:8], "big") / 2**64
+        for share, outcome, fault in (
+                (faults.throttle, "ThrottlingException", (400, "ThrottlingException")),
+                (faults.server_error / 2, "InternalFailure", (500, "InternalFailure")),
+                (faults.server_error / 2, "ServiceUnavailable", (503, "ServiceUnavailable")),
+                (faults.drop, "drop", None),
+                (faults.delay, "delayed", None)):
+            if roll < share:
+                return outcome, fault
+            roll -= share
+        return "forwarded", None
+
+    def _forward(self, body: bytes) -> None:
+        for attempt in range(2):  # a pooled upstream connection may have gone stale
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = http.client.HTTPConnection(*self.upstream, timeout=60)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self._local.conn = None
+                if attempt:
+                    raise
+                continue
+            self._reply(response.status, [(k, v) for k, v in response.getheaders()
+                                          if k.lower() not in _HOP_BY_HOP], data)
+            return
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _describe(target: str | None, body: bytes) -> tuple[str, tuple[str, ...], bool]:
+    """(operation, repository names in the body, is it an AWS JSON-protocol call)."""
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        names = data.get("repositoryNames") or [data.get("repositoryName")]
+        return operation, tuple(n for n in names if isinstance(n, str)), True
+    action = parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
+    return action, (), False
+
+
+@pytest.fixture()
+def fault_proxy(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A proxy in front of the empty moto account, with no faults yet; AWS_ENDPOINT_URL points
+    at it (for `ecrgen` children too). Set up state through `aws` (moto directly), then
+    `configure` the faults."""
+    with FaultProxy(aws) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        yield proxy
