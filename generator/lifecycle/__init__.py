@@ -1,5 +1,8 @@
-"""Lifecycle policies: the rule model and its validation (`policy`)."""
+"""Lifecycle policies: the rule model and its validation (`policy`), image lists (`images`)
+and ECR's evaluation of a policy against images (`evaluate`)."""
 
+from generator.lifecycle.evaluate import Decision, Evaluation, evaluate
+from generator.lifecycle.images import Image, load_images, parse_images, parse_timestamp
 from generator.lifecycle.policy import (
     Policy,
     PolicyError,
@@ -10,4 +13,6 @@ from generator.lifecycle.policy import (
     validate,
 )
 
-__all__ = ["Policy", "PolicyError", "PolicyProblem", "Rule", "parse", "parse_text", "validate"]
+__all__ = ["Decision", "Evaluation", "Image", "Policy", "PolicyError", "PolicyProblem", "Rule",
+           "evaluate", "load_images", "parse", "parse_images", "parse_text", "parse_timestamp",
+           "validate"]
