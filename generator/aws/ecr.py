@@ -1,0 +1,133 @@
+"""Live ECR: read repository settings in batches, execute a plan's writes, count every call.
+
+All calls go through one shared client (see `generator.aws.client.make_client`), whose botocore
+retry mode rides out throttling. A failure that outlives the retries is confined to the
+repositories it concerns: they are recorded with the AWS error code and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from generator.aws.client import error_code, lifecycle_policy_text
+from generator.diff import Change, LiveRepository, LiveState
+
+DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
+Progress = Callable[[int], None]
+
+
+class CallCounter:
+    """API operations made through the clients it is attached to (retries are not extra calls)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._count)
+
+    def _count(self, event_name: str, **_: Any) -> None:
+        with self._lock:
+            self.counts[event_name.rsplit(".", 1)[-1]] += 1
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """Errors that concern the call's repositories only: AWS answered no, or the call was lost."""
+    from botocore.exceptions import ClientError, HTTPClientError, ResponseParserError
+
+    return ClientError, HTTPClientError, ResponseParserError
+
+
+def describe(exc: Exception) -> str:
+    """`AccessDeniedException: <message>` for the report; never includes credentials."""
+    response = getattr(exc, "response", None)
+    message = response.get("Error", {}).get("Message", "") if isinstance(response, dict) else str(exc)
+    return f"{error_code(exc)}: {message}" if message else error_code(exc)
+
+
+def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurrency: int,
+         progress: Progress | None = None) -> LiveState:
+    """Live settings of `names`; lifecycle policies only of those in `policy_wanted`."""
+    found: dict[str, LiveRepository] = {}
+    missing: set[str] = set()
+    errors: dict[str, str] = {}
+    batches = [list(names[i:i + DESCRIBE_BATCH]) for i in range(0, len(names), DESCRIBE_BATCH)]
+    with ThreadPoolExecutor(concurrency) as pool:
+        for batch_found, batch_missing, batch_errors in pool.map(lambda b: _describe(ecr, b), batches):
+            found.update((repo.name, repo) for repo in batch_found)
+            missing.update(batch_missing)
+            errors.update(batch_errors)
+        wanted = [name for name in found if name in policy_wanted]
+        for name, (text, error) in zip(wanted, pool.map(lambda n: _policy(ecr, n), wanted), strict=True):
+            if error:
+                errors[name] = error
+            else:
+                found[name] = replace(found[name], lifecycle_text=text)
+            if progress:
+                progress(1)
+    return LiveState(found, frozenset(missing), errors)
+
+
+def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str], dict[str, str]]:
+    """One DescribeRepositories call per batch, and a few more only when names are missing.
+
+    ECR fails the whole call when one name is unknown and names it in the message: that name is
+    set aside and the rest retried. A failure that names nothing is narrowed down by halving.
+    """
+    try:
+        response = ecr.describe_repositories(repositoryNames=batch)
+    except _failures() as exc:
+        if not hasattr(exc, "response"):  # lost on the way: every name of the batch failed
+            return [], set(), dict.fromkeys(batch, describe(exc))
+        missing_code = error_code(exc) == "RepositoryNotFoundException"
+        named = [name for name in batch if f"'{name}'" in describe(exc)] if missing_code else []
+        if len(batch) == 1:
+            return ([], set(batch), {}) if missing_code else ([], set(), {batch[0]: describe(exc)})
+        parts = [[n for n in batch if n != named[0]]] if len(named) == 1 else [
+            batch[:len(batch) // 2], batch[len(batch) // 2:]]
+        found, missing, errors = [], set(named[:1]), {}
+        for part in (p for p in parts if p):
+            part_found, part_missing, part_errors = _describe(ecr, part)
+            found += part_found
+            missing |= part_missing
+            errors.update(part_errors)
+        return found, missing, errors
+    return [_live(repo) for repo in response["repositories"]], set(), {}
+
+
+def _live(repo: dict[str, Any]) -> LiveRepository:
+    return LiveRepository(
+        name=repo["repositoryName"], image_tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
+        exclusion_filters=frozenset(f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])),
+        scan_on_push=bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False)))
+
+
+def _policy(ecr: Any, name: str) -> tuple[str | None, str | None]:
+    """(policy text or None, error or None)."""
+    try:
+        return lifecycle_policy_text(ecr, name), None
+    except _failures() as exc:
+        return None, describe(exc)
+
+
+def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
+          progress: Progress | None = None) -> dict[Change, str | None]:
+    """Make each change's write call, concurrently; change -> None when applied, else the error."""
+    def write(change: Change) -> str | None:
+        try:
+            getattr(ecr, change.operation)(**change.params)
+            return None
+        except _failures() as exc:
+            return describe(exc)
+        finally:
+            if progress:
+                progress(1)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return dict(zip(changes, pool.map(write, changes), strict=True))
+

@@ -1,0 +1,149 @@
+"""The plan: desired settings against live ECR, computed purely, so apply only executes it.
+
+Exclusion filters compare as sets, lifecycle policies by meaning (`lifecycle.Policy.key`), so
+a repository whose settings merely read differently is in sync and gets no write. Each change
+carries the exact write call that fixes it; only the three `put_*` operations below can appear,
+so no plan can ever delete anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import lifecycle
+from generator.config import EXCLUSION_MODES
+from generator.desired import RepositorySettings
+
+# setting -> the one ECR write that sets it
+WRITE_OPERATIONS: dict[str, str] = {
+    "imageTagMutability": "put_image_tag_mutability",
+    "scanOnPush": "put_image_scanning_configuration",
+    "lifecyclePolicy": "put_lifecycle_policy",
+}
+
+
+@dataclass(frozen=True)
+class LiveRepository:
+    """What ECR reports for one repository."""
+
+    name: str
+    image_tag_mutability: str
+    exclusion_filters: frozenset[str] = frozenset()
+    scan_on_push: bool = False
+    lifecycle_text: str | None = None  # None: no policy, or not read because none is wanted
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Live ECR for the desired names: found, missing, or unreadable (name -> error)."""
+
+    repositories: Mapping[str, LiveRepository] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Change:
+    """One setting to write: shown as `before -> after`, done by `operation(**params)`."""
+
+    repository: str
+    setting: str
+    before: str | None
+    after: str
+    params: Mapping[str, Any]
+
+    @property
+    def operation(self) -> str:
+        return WRITE_OPERATIONS[self.setting]
+
+
+@dataclass(frozen=True)
+class RepositoryPlan:
+    name: str
+    changes: tuple[Change, ...] = ()
+    missing: bool = False
+    error: str | None = None  # the live state could not be read
+
+
+@dataclass(frozen=True)
+class Plan:
+    repositories: tuple[RepositoryPlan, ...]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [change for repo in self.repositories for change in repo.changes]
+
+
+def plan(desired: Sequence[RepositorySettings], live: LiveState) -> Plan:
+    """Every change that makes live ECR match `desired`, in the order of `desired`."""
+    out = []
+    for wish in desired:
+        if wish.name in live.errors:
+            out.append(RepositoryPlan(wish.name, error=live.errors[wish.name]))
+        elif wish.name in live.missing or wish.name not in live.repositories:
+            out.append(RepositoryPlan(wish.name, missing=True))
+        else:
+            out.append(RepositoryPlan(wish.name, changes(wish, live.repositories[wish.name])))
+    return Plan(tuple(out))
+
+
+def changes(wish: RepositorySettings, live: LiveRepository) -> tuple[Change, ...]:
+    """The changes one repository needs; empty when it is in sync."""
+    name = wish.name
+    found: list[Change] = []
+    if wish.image_tag_mutability is not None:
+        want = (wish.image_tag_mutability, _filters(wish.image_tag_mutability, wish.exclusion_filters))
+        have = (live.image_tag_mutability, _filters(live.image_tag_mutability, live.exclusion_filters))
+        if want != have:
+            params: dict[str, Any] = {"repositoryName": name, "imageTagMutability": want[0]}
+            if want[1]:
+                params["imageTagMutabilityExclusionFilters"] = [
+                    {"filterType": "WILDCARD", "filter": value} for value in sorted(want[1])]
+            found.append(Change(name, "imageTagMutability", mutability_text(*have),
+                                mutability_text(*want), params))
+    if wish.scan_on_push is not None and wish.scan_on_push != live.scan_on_push:
+        found.append(Change(name, "scanOnPush", _bool(live.scan_on_push), _bool(wish.scan_on_push),
+                            {"repositoryName": name,
+                             "imageScanningConfiguration": {"scanOnPush": wish.scan_on_push}}))
+    policy = wish.lifecycle_policy
+    if policy is not None and not same_policy(policy, live.lifecycle_text):
+        text = policy.to_text(indent=None)
+        found.append(Change(name, "lifecyclePolicy", _compact(live.lifecycle_text), text,
+                            {"repositoryName": name, "lifecyclePolicyText": text}))
+    return tuple(found)
+
+
+def same_policy(policy: lifecycle.Policy, live_text: str | None) -> bool:
+    """True when the live policy text means the same as `policy`; unreadable text never does."""
+    if live_text is None:
+        return False
+    try:
+        return lifecycle.parse_text(live_text).key() == policy.key()
+    except lifecycle.PolicyError:
+        return False
+
+
+def _filters(mode: str, filters: frozenset[str]) -> frozenset[str]:
+    return filters if mode in EXCLUSION_MODES else frozenset()
+
+
+def mutability_text(mode: str, filters: frozenset[str]) -> str:
+    """`IMMUTABLE_WITH_EXCLUSION [latest, dev-*]`, or just the mode."""
+    return f"{mode} [{', '.join(sorted(filters))}]" if filters else mode
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _compact(text: str | None) -> str | None:
+    """Live policy text without layout, when it is JSON; as it is otherwise."""
+    if text is None:
+        return None
+    try:
+        return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        return text
