@@ -1,0 +1,1 @@
+"""ecrgen cfn-lint rules (see generator/cfn_rules/__init__.py)."""

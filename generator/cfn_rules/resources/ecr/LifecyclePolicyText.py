@@ -1,0 +1,86 @@
+"""E9001: the lifecycle policy inside LifecyclePolicyText is one that ECR accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cfnlint.rules import CloudFormationLintRule, RuleMatch
+from cfnlint.template import Template
+
+from generator import lifecycle, source
+from generator.cfn_rules._helpers import repositories
+from generator.errors import InputError
+
+
+class LifecyclePolicyText(CloudFormationLintRule):
+    id = "E9001"
+    shortdesc = "ECR lifecycle policy text must be a policy ECR accepts"
+    description = (
+        "cfn-lint only checks that LifecyclePolicyText is a string of 100 to 30,720 characters. "
+        "This rule parses it and checks ECR's lifecycle policy schema and every documented "
+        "constraint (unique priorities, the 'any' rule last, tagStatus values, count types, "
+        "archive rules, ...), one finding per problem, at the line of the offending rule when "
+        "the policy is a YAML block literal."
+    )
+    source_url = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html"
+    tags = ("resources", "ecr", "lifecycle")
+
+    def match(self, cfn: Template) -> list[RuleMatch]:
+        matches = []
+        for repo in repositories(cfn):
+            text, path = repo.prop("LifecyclePolicy", "LifecyclePolicyText")
+            if not isinstance(text, str):
+                continue
+            for text_line, message in _problems(text):
+                match = RuleMatch(path, f"Lifecycle policy: {message}")
+                location = _location(text, text_line)
+                if location:
+                    match.location = location
+                matches.append(match)
+        return matches
+
+
+def _problems(text: str) -> list[tuple[int | None, str]]:
+    """(line in the policy text or None, message) for every problem of the policy."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [(exc.lineno, f"not valid JSON: {exc.msg} (policy line {exc.lineno}, column {exc.colno})")]
+    try:
+        lifecycle.parse(data)
+    except lifecycle.PolicyError as exc:
+        lines = _lines(text)
+        return [(_line_of(lines, problem), problem.describe()) for problem in exc.problems]
+    return []
+
+
+def _lines(text: str) -> source.Document | None:
+    """The policy text with the line of every value (JSON is YAML), or None if YAML disagrees."""
+    try:
+        return source.load("LifecyclePolicyText", str(text))
+    except InputError:
+        return None
+
+
+def _line_of(lines: source.Document | None, problem: lifecycle.PolicyProblem) -> int | None:
+    if lines is None:
+        return None
+    path: source.Path_ = ("rules", problem.rule) if problem.rule is not None else ()
+    path += tuple(part for part in problem.field.split(".") if part)
+    return lines.line_of(path)
+
+
+def _location(text: Any, text_line: int | None) -> tuple[int, int, int, int] | None:
+    """Where line `text_line` of the policy is in the template (0-based, as cfn-lint wants).
+
+    Only a block literal (`|`) keeps the policy's lines as template lines; otherwise (None)
+    the finding points at the LifecyclePolicyText property.
+    """
+    start, end = getattr(text, "start_mark", None), getattr(text, "end_mark", None)
+    if text_line is None or start is None or end is None:
+        return None
+    if end.line - start.line < text.count("\n") + 1:
+        return None
+    line = start.line + text_line
+    return line, 0, line, 0
