@@ -22,10 +22,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from generator.lifecycle.images import Image
+from generator.lifecycle.images import Image, format_timestamp
 from generator.lifecycle.policy import Policy, Rule
 
 DAY = 86_400.0
+GIB = 2**30  # AWS bills storage per GB-month of 2**30 bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,32 @@ class Evaluation:
 
     decisions: tuple[Decision, ...]
     kept: tuple[Image, ...]
+
+    @property
+    def bytes_freed(self) -> int:
+        """The size of every image the policy expires (archived images are still stored)."""
+        return sum(d.image.size for d in self.decisions if d.rule.action == "expire")
+
+    def monthly_saving(self, price_per_gb: float) -> float:
+        """USD per month no longer paid for the expired images, at `price_per_gb` per GB-month."""
+        return self.bytes_freed / GIB * price_per_gb
+
+    def to_preview(self, price_per_gb: float) -> dict[str, object]:
+        """The `--output json` document: ECR's GetLifecyclePolicyPreview results plus savings."""
+        results = []
+        for d in self.decisions:
+            action: dict[str, str] = {"type": d.action}
+            if d.rule.action == "transition":
+                action["targetStorageClass"] = "ARCHIVE"
+            results.append({"imageDigest": d.image.digest, "imageTags": list(d.image.tags),
+                            "imagePushedAt": format_timestamp(d.image.pushed_at), "action": action,
+                            "appliedRulePriority": d.rule.priority})
+        expiring = sum(d.rule.action == "expire" for d in self.decisions)
+        return {"previewResults": results,
+                "summary": {"expiringImageTotalCount": expiring,
+                            "transitioningImageTotalCount": len(self.decisions) - expiring,
+                            "bytesFreed": self.bytes_freed,
+                            "monthlyStorageSavingsUsd": round(self.monthly_saving(price_per_gb), 2)}}
 
 
 def tag_matcher(rule: Rule) -> re.Pattern[str] | None:

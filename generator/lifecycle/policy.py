@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+from generator.errors import InputError, Problem
 
 TagStatus = Literal["tagged", "untagged", "any"]
 StorageClass = Literal["standard", "archive"]
@@ -108,14 +111,19 @@ class PolicyProblem:
     field: str = ""
     priority: int | None = None
 
-    def describe(self) -> str:
+    def where(self) -> str:
+        """`rule priority 2 selection.countType`: the rule (by priority when known) and field."""
         where = []
         if self.rule is not None:
             where.append(f"rule {self.rule + 1}" if self.priority is None
                          else f"rule priority {self.priority}")
         if self.field:
             where.append(self.field)
-        return f"{' '.join(where)}: {self.message}" if where else self.message
+        return " ".join(where)
+
+    def describe(self) -> str:
+        where = self.where()
+        return f"{where}: {self.message}" if where else self.message
 
 
 class PolicyError(ValueError):
@@ -356,3 +364,40 @@ def _validate_rule(rule: Rule, index: int, bad: Any) -> None:
         bad(index, "selection.storageClass", "'archive' is only allowed with countType "
             "'sinceImageTransitioned'")
 
+
+
+# --- policy files ---------------------------------------------------------------------------
+
+def read_file(path: Path | str) -> tuple[Policy | None, list[Problem]]:
+    """A raw AWS policy JSON file: the policy, or None and one located problem per broken
+    constraint. A file that cannot be read or is not JSON raises InputError instead."""
+    from generator import source
+
+    text = source.read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
+                                            line=exc.lineno)) from None
+    try:
+        return parse(data), []
+    except PolicyError as exc:
+        errors = exc.problems
+    try:
+        doc = source.load(path, text)
+    except InputError:  # JSON that YAML cannot read: report without lines
+        doc = None
+    problems = []
+    for p in errors:
+        at: tuple[str | int, ...] = () if p.rule is None else ("rules", p.rule)
+        at += tuple(p.field.split(".")) if p.field else ()
+        problems.append(Problem(p.message, field=p.where(), line=doc.line_of(at) if doc else None))
+    return None, problems
+
+
+def load_file(path: Path | str) -> Policy:
+    """A valid policy from a raw AWS JSON file, or InputError listing every problem."""
+    policy, problems = read_file(path)
+    if policy is None:
+        raise InputError(str(path), problems)
+    return policy
