@@ -1,4 +1,4 @@
-"""E9001: the lifecycle policy inside LifecyclePolicyText is one that ECR accepts."""
+"""E951: the lifecycle policy inside LifecyclePolicyText is one that ECR accepts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from generator.errors import InputError
 
 
 class LifecyclePolicyText(CloudFormationLintRule):
-    id = "E9001"
+    id = "E951"
     shortdesc = "ECR lifecycle policy text must be a policy ECR accepts"
     description = (
         "cfn-lint only checks that LifecyclePolicyText is a string of 100 to 30,720 characters. "

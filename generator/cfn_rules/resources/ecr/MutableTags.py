@@ -1,4 +1,4 @@
-"""W9001: tags left MUTABLE with no exclusions lose the link between a running image and its commit."""
+"""W951: tags left MUTABLE with no exclusions lose the link between a running image and its commit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from generator.cfn_rules._helpers import repositories
 
 
 class MutableTags(CloudFormationLintRule):
-    id = "W9001"
+    id = "W951"
     shortdesc = "ECR image tags should not be plain MUTABLE"
     description = (
         "With MUTABLE tags (also what an absent ImageTagMutability means) a tag can be pushed "
