@@ -19,7 +19,7 @@ from generator.source import read_text
 if TYPE_CHECKING:
     from cfnlint.rules import Rules
 
-BODY_SIZE_RULE = "W954"
+BODY_SIZE_RULE = "W9504"
 
 
 @dataclass(frozen=True)

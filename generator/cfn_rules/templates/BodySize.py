@@ -1,4 +1,4 @@
-"""W954: a template body over 51,200 bytes cannot be deployed directly, only through S3."""
+"""W9504: a template body over 51,200 bytes cannot be deployed directly, only through S3."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ MAX_DIRECT_BODY_BYTES = 51_200  # generator.template.MAX_DIRECT_BODY_BYTES (that
 
 
 class BodySize(CloudFormationLintRule):
-    id = "W954"
+    id = "W9504"
     shortdesc = f"Template body over {MAX_DIRECT_BODY_BYTES:,} bytes needs an S3 bucket to deploy"
     description = (
         f"CloudFormation takes a template body of at most {MAX_DIRECT_BODY_BYTES:,} bytes inline; "

@@ -1,4 +1,4 @@
-"""I951: deleting the stack (or replacing the resource) deletes the repository's images."""
+"""I9501: deleting the stack (or replacing the resource) deletes the repository's images."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from generator.cfn_rules._helpers import literal, repositories
 
 
 class DeletionPolicy(CloudFormationLintRule):
-    id = "I951"
+    id = "I9501"
     shortdesc = "ECR repository images are deleted with the stack"
     description = (
         "For AWS::ECR::Repository an absent DeletionPolicy means Delete: deleting the stack or "

@@ -1,4 +1,4 @@
-"""E955: an exclusion filter value is 1 to 128 of [0-9a-zA-Z._*-], and nothing else."""
+"""E9505: an exclusion filter value is 1 to 128 of [0-9a-zA-Z._*-], and nothing else."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from generator.config import EXCLUSION_FILTER
 
 
 class ExclusionFilterValue(CloudFormationLintRule):
-    id = "E955"
+    id = "E9505"
     shortdesc = "ImageTagMutabilityExclusionFilterValue must match [0-9a-zA-Z._*-]{1,128}"
     description = (
         "A filter value is a tag or a wildcard pattern of 1 to 128 letters, digits, '.', '_', '-' "

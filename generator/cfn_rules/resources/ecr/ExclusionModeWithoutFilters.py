@@ -1,4 +1,4 @@
-"""E952: a *_WITH_EXCLUSION tag mutability needs exclusion filters."""
+"""E9502: a *_WITH_EXCLUSION tag mutability needs exclusion filters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from generator.config import EXCLUSION_MODES
 
 
 class ExclusionModeWithoutFilters(CloudFormationLintRule):
-    id = "E952"
+    id = "E9502"
     shortdesc = "A *_WITH_EXCLUSION tag mutability needs ImageTagMutabilityExclusionFilters"
     description = (
         "IMMUTABLE_WITH_EXCLUSION and MUTABLE_WITH_EXCLUSION make the tags matched by the "

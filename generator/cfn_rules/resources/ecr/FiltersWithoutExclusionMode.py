@@ -1,4 +1,4 @@
-"""E953: exclusion filters only mean something with a *_WITH_EXCLUSION tag mutability."""
+"""E9503: exclusion filters only mean something with a *_WITH_EXCLUSION tag mutability."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from generator.config import EXCLUSION_MODES
 
 
 class FiltersWithoutExclusionMode(CloudFormationLintRule):
-    id = "E953"
+    id = "E9503"
     shortdesc = "ImageTagMutabilityExclusionFilters need a *_WITH_EXCLUSION tag mutability"
     description = (
         "ECR accepts exclusion filters only with ImageTagMutability IMMUTABLE_WITH_EXCLUSION or "

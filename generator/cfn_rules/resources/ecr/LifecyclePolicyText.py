@@ -1,4 +1,4 @@
-"""E951: the lifecycle policy inside LifecyclePolicyText is one that ECR accepts."""
+"""E9501: the lifecycle policy inside LifecyclePolicyText is one that ECR accepts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from generator.errors import InputError
 
 
 class LifecyclePolicyText(CloudFormationLintRule):
-    id = "E951"
+    id = "E9501"
     shortdesc = "ECR lifecycle policy text must be a policy ECR accepts"
     description = (
         "cfn-lint only checks that LifecyclePolicyText is a string of 100 to 30,720 characters. "

@@ -1,4 +1,4 @@
-"""W951: tags left MUTABLE with no exclusions lose the link between a running image and its commit."""
+"""W9501: tags left MUTABLE with no exclusions lose the link between a running image and its commit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from generator.cfn_rules._helpers import repositories
 
 
 class MutableTags(CloudFormationLintRule):
-    id = "W951"
+    id = "W9501"
     shortdesc = "ECR image tags should not be plain MUTABLE"
     description = (
         "With MUTABLE tags (also what an absent ImageTagMutability means) a tag can be pushed "

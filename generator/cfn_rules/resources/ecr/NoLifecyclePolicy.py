@@ -1,4 +1,4 @@
-"""W953: without a lifecycle policy ECR keeps every image, and storage grows forever."""
+"""W9503: without a lifecycle policy ECR keeps every image, and storage grows forever."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from generator.cfn_rules._helpers import repositories
 
 
 class NoLifecyclePolicy(CloudFormationLintRule):
-    id = "W953"
+    id = "W9503"
     shortdesc = "ECR repositories should have a lifecycle policy"
     description = (
         "ECR never deletes an image by itself and storage is billed per GB-month, so a repository "

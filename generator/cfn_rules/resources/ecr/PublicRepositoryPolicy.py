@@ -1,4 +1,4 @@
-"""E956: a repository policy must not let everyone in without a condition."""
+"""E9506: a repository policy must not let everyone in without a condition."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from generator.cfn_rules._helpers import literal, lookup, repositories
 
 
 class PublicRepositoryPolicy(CloudFormationLintRule):
-    id = "E956"
+    id = "E9506"
     shortdesc = "RepositoryPolicyText must not Allow Principal '*' without a Condition"
     description = (
         "A statement with Effect Allow and Principal '*' (or {'AWS': '*'}) and no Condition lets "

@@ -1,4 +1,4 @@
-"""W952: scan on push is free, so it should be on."""
+"""W9502: scan on push is free, so it should be on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from generator.cfn_rules._helpers import UNRESOLVED, repositories
 
 
 class ScanOnPush(CloudFormationLintRule):
-    id = "W952"
+    id = "W9502"
     shortdesc = "ECR scan on push should be on"
     description = (
         "Basic scanning on push costs nothing and finds known vulnerabilities as soon as an image "

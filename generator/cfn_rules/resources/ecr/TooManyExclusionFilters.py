@@ -1,4 +1,4 @@
-"""E954: ECR takes at most 5 tag mutability exclusion filters."""
+"""E9504: ECR takes at most 5 tag mutability exclusion filters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from generator.config import MAX_EXCLUSIONS
 
 
 class TooManyExclusionFilters(CloudFormationLintRule):
-    id = "E954"
+    id = "E9504"
     shortdesc = f"At most {MAX_EXCLUSIONS} ImageTagMutabilityExclusionFilters"
     description = f"A repository can have at most {MAX_EXCLUSIONS} tag mutability exclusion filters."
     source_url = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html"
