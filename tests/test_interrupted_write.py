@@ -1,0 +1,83 @@
+"""Killing `ecrgen template` mid-run never leaves a half-written or empty template behind.
+
+`write_atomic` writes a temporary file beside the target (`.<name>.*.tmp`), fsyncs it and
+renames it into place, so a reader sees the old file or the new one. SIGKILL cannot be caught:
+a kill between creating and renaming the temporary file leaves it behind. That is harmless as
+long as nothing ever reads it, which the last part of the test checks.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import run_ecrgen
+
+KILLS = 30
+
+
+def big_config(path: Path, count: int, keep: int) -> Path:
+    """A config of `count` repositories (outputs: [], so up to 500 fit) that takes a while to write."""
+    lines = ["system_name: myapp", "outputs: []", "defaults:", "  lifecycle:",
+             "    - {tag_status: untagged, since_pushed_days: 14}",
+             f"    - {{tag_status: any, keep_last: {keep}}}", "repositories:"]
+    lines += [f"  - name: service-{index:03d}" for index in range(count)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def render(config: Path, out: Path) -> bytes:
+    result = run_ecrgen("template", "--config", str(config), "--out", str(out), "--no-lint")
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes()
+
+
+def temporary_files(out: Path) -> set[str]:
+    return {name for name in os.listdir(out.parent) if name.startswith(f".{out.name}.")}
+
+
+def wait_for_new_temporary_file(out: Path, proc: subprocess.Popen[bytes], known: set[str]) -> None:
+    while proc.poll() is None and temporary_files(out) <= known:
+        pass
+
+
+def test_a_killed_template_run_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
+    configs = [big_config(tmp_path / "a.yaml", 450, keep=20), big_config(tmp_path / "b.yaml", 450, keep=30)]
+    out = tmp_path / "templates" / "ecr.yaml"
+    expected = [render(config, out) for config in configs]
+    assert expected[0] != expected[1]
+    started = time.monotonic()
+    render(configs[1], out)
+    duration = time.monotonic() - started
+    rng = random.Random(6)
+    for kill in range(KILLS):
+        new = kill % 2
+        old_bytes = out.read_bytes()
+        known = temporary_files(out)
+        proc = subprocess.Popen([sys.executable, "-m", "generator", "template", "--config",
+                                 str(configs[new]), "--out", str(out), "--no-lint"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if kill % 3:  # at a random moment, mostly late in the run
+            time.sleep(duration * rng.uniform(0.3, 1.1))
+        else:  # while the temporary file is being written: the window a random moment rarely hits
+            wait_for_new_temporary_file(out, proc, known)
+            time.sleep(rng.uniform(0, 0.005))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        now = out.read_bytes()
+        assert now in (old_bytes, expected[new]), f"kill {kill}: {len(now)} bytes, neither old nor new"
+
+    # What a kill during the write leaves (plus one of our own, so there is always one): fill
+    # them with junk; a later run must neither read nor trip over them.
+    (out.parent / ".ecr.yaml.leftover.tmp").write_text("")
+    stray = list(out.parent.glob(".ecr.yaml.*.tmp"))
+    for path in stray:
+        path.write_text("junk: [")
+    assert render(configs[0], out) == expected[0]
+    assert sorted(out.parent.glob(".ecr.yaml.*.tmp")) == sorted(stray)
+    assert [p.name for p in out.parent.iterdir() if not p.name.startswith(".")] == ["ecr.yaml"]
