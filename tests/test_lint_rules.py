@@ -1,0 +1,166 @@
+"""ecrgen's cfn-lint rules, in-process: each fires at the right line and stays quiet where it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cfnlint.rules import Rules
+
+from generator.cfn_rules import RULES_DIR
+from generator.cfn_rules._helpers import UNRESOLVED, literal, lookup
+from generator.cfn_rules.templates.BodySize import MAX_DIRECT_BODY_BYTES
+from generator.lint import lint_path, lint_text
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "lint"
+
+# rule id -> (fixture where it fires, the lines it must report there)
+FIRES = {
+    "E9501": ("lifecycle_invalid.yaml", [21, 37, 43, 50, 73, 87]),
+    "E9502": ("exclusions_invalid.yaml", [9]),
+    "E9503": ("exclusions_invalid.yaml", [20]),
+    "E9504": ("exclusions_invalid.yaml", [33]),
+    "E9505": ("exclusions_invalid.yaml", [52, 54]),
+    "E9506": ("policy_public.yaml", [23, 39, 53]),
+    "W9501": ("settings_weak.yaml", [9, 18, 35]),
+    "W9502": ("settings_weak.yaml", [11, 18, 26, 37]),
+    "W9503": ("settings_weak.yaml", [18, 38]),
+    "I9501": ("deletion_policy.yaml", [4, 14]),
+}
+# rule id -> fixture with near misses (and unresolvable intrinsics) where it must stay quiet
+QUIET = {
+    "E9501": "lifecycle_valid.yaml",
+    "E9502": "exclusions_valid.yaml",
+    "E9503": "exclusions_valid.yaml",
+    "E9504": "exclusions_valid.yaml",
+    "E9505": "exclusions_valid.yaml",
+    "E9506": "policy_private.yaml",
+    "W9501": "settings_strong.yaml",
+    "W9502": "settings_strong.yaml",
+    "W9503": "settings_strong.yaml",
+    "I9501": "settings_strong.yaml",
+}
+CLEAN = [FIXTURES / name for name in sorted(set(QUIET.values()))] + [FIXTURES / "cdk.json",
+                                                                    ROOT / "templates" / "ecr.yaml"]
+
+
+def ecr_rules() -> list:
+    return list(Rules.create_from_directory(str(RULES_DIR)).values())
+
+
+@pytest.mark.parametrize("rule_id", sorted(FIRES))
+def test_rule_fires_at_the_offending_line(rule_id: str) -> None:
+    fixture, lines = FIRES[rule_id]
+    findings = lint_path(FIXTURES / fixture)
+    assert sorted(f.line for f in findings if f.rule_id == rule_id) == lines
+
+
+@pytest.mark.parametrize("rule_id", sorted(QUIET))
+def test_rule_stays_quiet_on_near_misses(rule_id: str) -> None:
+    assert [f.render() for f in lint_path(FIXTURES / QUIET[rule_id]) if f.rule_id == rule_id] == []
+
+
+@pytest.mark.parametrize("path", CLEAN, ids=lambda p: p.name)
+def test_clean_templates_have_no_finding_at_all(path: Path) -> None:
+    """The quiet fixtures, the CDK-style template and the shipped template: no false findings."""
+    assert [f.render() for f in lint_path(path)] == []
+
+
+def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
+    ids = {rule.id for rule in ecr_rules()}
+    assert ids == set(FIRES) | {"W9504"} == set(QUIET) | {"W9504"}
+
+
+def test_rules_follow_the_plugin_format() -> None:
+    rules = ecr_rules()
+    files = [p for p in RULES_DIR.rglob("*.py") if not p.name.startswith("_")]
+    assert len(rules) == len(files), "one rule class per file"
+    for rule in rules:
+        assert rule.id[0] in "EWI" and rule.id[1:3] == "95", rule.id
+        assert rule.shortdesc and len(rule.description) > len(rule.shortdesc)
+        assert rule.source_url.startswith("https://docs.aws.amazon.com/"), rule.id
+        assert rule.tags
+
+
+def test_rule_folders_are_packages_so_an_installed_ecrgen_ships_them() -> None:
+    for folder in {p.parent for p in RULES_DIR.rglob("*.py")}:
+        assert (folder / "__init__.py").is_file(), folder
+
+
+def test_lifecycle_problems_are_one_finding_each_with_the_policy_problem() -> None:
+    messages = [f.message for f in lint_path(FIXTURES / "lifecycle_invalid.yaml") if f.rule_id == "E9501"]
+    assert any("not valid JSON" in m for m in messages)
+    assert sum("each rule needs a unique priority" in m for m in messages) == 2
+    assert any("tagStatus 'any' must have the highest priority" in m for m in messages)
+    assert any("got 'bogus'" in m for m in messages)
+
+
+def test_policy_lines_map_only_through_a_block_literal() -> None:
+    """A JSON template's policy is one line: the finding points at that line."""
+    text = ('{"Resources": {"R": {"Type": "AWS::ECR::Repository", "DeletionPolicy": "Retain",\n'
+            '"UpdateReplacePolicy": "Retain", "Properties": {"ImageTagMutability": "IMMUTABLE",\n'
+            '"ImageScanningConfiguration": {"ScanOnPush": true}, "LifecyclePolicy": {\n'
+            '"LifecyclePolicyText": "{\\n\\"rules\\": [{\\"rulePriority\\": 1, \\"selection\\": '
+            '{\\"tagStatus\\": \\"any\\", \\"countType\\": \\"imageCountMoreThan\\", \\"countNumber\\": 0},\\n'
+            '\\"action\\": {\\"type\\": \\"expire\\"}}]}"}}}}}\n')
+    assert [(f.rule_id, f.line) for f in lint_text(text, "t.json")] == [("E9501", 4)]
+
+
+def small_repository(index: int) -> str:
+    return (f"  Repo{index}:\n    Type: AWS::ECR::Repository\n    DeletionPolicy: Retain\n"
+            "    UpdateReplacePolicy: Retain\n    Properties:\n      ImageTagMutability: IMMUTABLE\n"
+            "      ImageScanningConfiguration:\n        ScanOnPush: true\n      LifecyclePolicy:\n"
+            "        LifecyclePolicyText: '{\"rules\":[{\"rulePriority\":1,\"description\":\"Keep 20\","
+            "\"selection\":{\"tagStatus\":\"any\",\"countType\":\"imageCountMoreThan\",\"countNumber\":20},"
+            "\"action\":{\"type\":\"expire\"}}]}'\n")
+
+
+def template_of(size: int) -> str:
+    """A clean template of about `size` bytes."""
+    text, index = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n", 0
+    while len(text.encode()) < size:
+        text += small_repository(index)
+        index += 1
+    return text
+
+
+def test_body_size_warns_over_the_direct_deploy_limit() -> None:
+    findings = lint_text(template_of(MAX_DIRECT_BODY_BYTES + 1), "big.yaml")
+    assert [(f.rule_id, f.line) for f in findings] == [("W9504", 1)]
+    assert "--s3-bucket" in findings[0].message
+
+
+def test_body_size_is_quiet_up_to_the_limit() -> None:
+    text = template_of(MAX_DIRECT_BODY_BYTES - 600)
+    assert len(text.encode()) <= MAX_DIRECT_BODY_BYTES
+    assert lint_text(text, "fits.yaml") == []
+
+
+def test_constants_match_the_modules_they_mirror() -> None:
+    from generator import template
+    from generator.cfn_rules import _helpers
+
+    assert MAX_DIRECT_BODY_BYTES == template.MAX_DIRECT_BODY_BYTES
+    assert _helpers.METADATA_KEY == template.METADATA_KEY
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("IMMUTABLE", "IMMUTABLE"),
+    ({"Fn::Sub": "IMMUTABLE"}, "IMMUTABLE"),
+    ({"Fn::Sub": "v-${!Literal}"}, "v-${!Literal}"),
+    ({"Fn::Sub": "${Mode}"}, UNRESOLVED),
+    ({"Ref": "Mode"}, UNRESOLVED),
+    ({"Fn::If": ["C", "IMMUTABLE", "MUTABLE"]}, UNRESOLVED),
+    ({"ScanOnPush": True}, {"ScanOnPush": True}),
+])
+def test_literal_resolves_only_what_needs_no_deploy(value: object, expected: object) -> None:
+    assert literal(value) == expected
+
+
+def test_lookup_stops_at_intrinsics_and_missing_keys() -> None:
+    data = {"A": {"B": [{"C": "x"}]}, "R": {"Ref": "P"}}
+    assert lookup(data, ["A", "B", 0, "C"]) == "x"
+    assert lookup(data, ["A", "B", 1, "C"]) is None
+    assert lookup(data, ["A", "missing", "C"]) is None
+    assert lookup(data, ["R", "C"]) is UNRESOLVED
