@@ -38,7 +38,8 @@ class CallCounter:
 
 def _failures() -> tuple[type[Exception], ...]:
     """Errors that concern the call's repositories only: AWS answered no, or the call was lost."""
-    from botocore.exceptions import ClientError, HTTPClientError, ResponseParserError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.parsers import ResponseParserError
 
     return ClientError, HTTPClientError, ResponseParserError
 

@@ -54,7 +54,7 @@ def post_deploy(
         from generator import config as config_module
 
         wishes = desired.from_config(config_module.load(config), system_name)
-    aws = {"region": region, "profile": profile, "endpoint_url": endpoint_url}
+    aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         ecr = make_client("ecr", pool_size=concurrency, **aws)

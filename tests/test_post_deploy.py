@@ -1,0 +1,177 @@
+"""`ecrgen post-deploy` end to end: a generated template deployed to moto's CloudFormation, then enforced.
+
+moto's CloudFormation leaves scan on push off and ignores LifecyclePolicy, and with
+`settings_via: post-deploy` the template sets no tag mutability, so every run starts drifted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from generator import config, desired, lifecycle, template
+from generator.lint import lint_text
+
+CONFIG = """\
+system_name: shop
+settings_via: post-deploy
+post_deploy_policy: true
+defaults:
+  lifecycle:
+    - {description: Expire untagged images after 14 days, tag_status: untagged, since_pushed_days: 14}
+    - {description: Keep the 20 most recent images, tag_status: any, keep_last: 20}
+repositories:
+  - name: web
+  - name: base
+    image_tag_mutability: IMMUTABLE_WITH_EXCLUSION
+    mutability_exclusions: [latest, dev-*]
+  - name: batch
+    lifecycle: [{tag_status: any, keep_last: 5}]
+"""
+NAMES = ["shop-ecr-web", "shop-ecr-base", "shop-ecr-batch"]
+READS = {"DescribeRepositories", "GetLifecyclePolicy", "GetTemplate", "ListStackResources"}
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "ecr.yaml").write_text(CONFIG)
+    return tmp_path
+
+
+@pytest.fixture()
+def stack(aws: str, project: Path) -> str:
+    """The generated template, deployed through moto's CloudFormation."""
+    body = template.render(template.build(config.load(project / "ecr.yaml")))
+    boto3.client("cloudformation").create_stack(StackName="shop", TemplateBody=body)
+    return "shop"
+
+
+def run_json(ecrgen: Any, *args: str, cwd: Path, code: int) -> dict[str, Any]:
+    result = ecrgen("post-deploy", *args, "--output", "json", cwd=cwd)
+    assert result.returncode == code, result.stderr
+    return json.loads(result.stdout)  # nothing but JSON on stdout
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {r["repositoryName"]: r["status"] for r in report["repositories"]}
+
+
+def test_stack_converges_then_a_rerun_only_reads(ecrgen: Any, stack: str, project: Path) -> None:
+    assert ecrgen("post-deploy", "--stack-name", stack, "--check", cwd=project).returncode == 1
+
+    first = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    assert statuses(first) == dict.fromkeys(NAMES, "changed")
+    calls = first["summary"]["apiCalls"]
+    assert calls["DescribeRepositories"] == 1 and calls["GetLifecyclePolicy"] == 3
+    assert calls["PutImageTagMutability"] == calls["PutImageScanningConfiguration"] == 3
+    assert calls["PutLifecyclePolicy"] == 3
+
+    ecr = boto3.client("ecr")
+    repos = {r["repositoryName"]: r for r in ecr.describe_repositories(repositoryNames=NAMES)["repositories"]}
+    wanted = {w.name: w for w in desired.from_config(config.load(project / "ecr.yaml"))}
+    for name, repo in repos.items():
+        assert repo["imageTagMutability"] == wanted[name].image_tag_mutability
+        assert {f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])} == \
+            wanted[name].exclusion_filters
+        assert repo["imageScanningConfiguration"]["scanOnPush"] is True
+        text = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+        assert lifecycle.parse_text(text).key() == wanted[name].lifecycle_policy.key()
+    assert repos["shop-ecr-base"]["imageTagMutabilityExclusionFilters"]
+
+    again = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    assert statuses(again) == dict.fromkeys(NAMES, "in-sync")
+    assert set(again["summary"]["apiCalls"]) == READS
+    check = ecrgen("post-deploy", "--stack-name", stack, "--check", cwd=project)
+    assert check.returncode == 0
+    assert "3 in-sync" in check.stdout
+
+
+def test_drift_by_hand_is_found_and_fixed(ecrgen: Any, stack: str, project: Path) -> None:
+    run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    boto3.client("ecr").put_image_tag_mutability(repositoryName="shop-ecr-web", imageTagMutability="MUTABLE")
+
+    check = run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=1)
+    assert statuses(check) == {"shop-ecr-web": "planned", "shop-ecr-base": "in-sync",
+                               "shop-ecr-batch": "in-sync"}
+    assert check["repositories"][0]["changes"] == [{"setting": "imageTagMutability", "from": "MUTABLE",
+                                                    "to": "IMMUTABLE", "status": "planned", "error": None}]
+    text = ecrgen("post-deploy", "--stack-name", stack, cwd=project)
+    assert text.returncode == 0
+    assert "shop-ecr-web" in text.stdout and "MUTABLE" in text.stdout and "applied" in text.stdout
+    assert "1 changed" in text.stdout.splitlines()[-1]
+    run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=0)
+
+
+def test_missing_repository_is_reported_while_the_others_are_fixed(ecrgen: Any, aws: str,
+                                                                    project: Path) -> None:
+    ecr = boto3.client("ecr")
+    for name in NAMES[:2]:
+        ecr.create_repository(repositoryName=name)
+    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=1)
+    assert statuses(report) == {"shop-ecr-web": "changed", "shop-ecr-base": "changed",
+                                "shop-ecr-batch": "missing"}
+    assert report["summary"]["missing"] == 1 and report["summary"]["changed"] == 2
+    assert run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=1)["summary"]["inSync"] == 2
+
+
+def test_config_and_stack_give_the_same_plan(ecrgen: Any, stack: str, project: Path) -> None:
+    from_stack = run_json(ecrgen, "--stack-name", stack, "--dry-run", cwd=project, code=0)
+    from_config = run_json(ecrgen, "--config", "ecr.yaml", "--dry-run", cwd=project, code=0)
+    assert from_stack["repositories"] == from_config["repositories"]
+    assert set(statuses(from_stack).values()) == {"planned"}
+    assert not any(call.startswith("Put") for call in from_config["summary"]["apiCalls"])
+    renamed = run_json(ecrgen, "--config", "ecr.yaml", "--system-name", "other", "--check", cwd=project, code=1)
+    assert set(statuses(renamed)) == {name.replace("shop", "other") for name in NAMES}
+    assert set(statuses(renamed).values()) == {"missing"}
+
+
+def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(ecrgen: Any, stack: str,
+                                                                           project: Path) -> None:
+    body = template.render(template.build(config.load(project / "ecr.yaml")))
+    assert [f for f in lint_text(body, "ecr.yaml") if f.level == "error"] == []
+    statements = yaml.load(body, desired._TemplateLoader)["Resources"][template.POST_DEPLOY_POLICY_ID][
+        "Properties"]["PolicyDocument"]["Statement"]
+    granted = {action for s in statements for action in s["Action"]}
+    assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in statements)
+
+    report = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation"}
+    used = {f"{service.get(call, 'ecr')}:{call}" for call in report["summary"]["apiCalls"]}
+    assert used == granted
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--stack-name", "nope"], {}, "stack nope: no such stack in region us-east-1"),
+    (["--stack-name", "shop", "--config", "ecr.yaml"], {}, "give --stack-name NAME (repeatable) or --config"),
+    (["--config", "missing.yaml"], {}, "missing.yaml: file not found"),
+    (["--config", "ecr.yaml"], {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+                                "AWS_EC2_METADATA_DISABLED": "true"}, "no AWS credentials found"),
+    (["--config", "ecr.yaml"], {"AWS_REGION": None, "AWS_DEFAULT_REGION": None}, "no AWS region"),
+])
+def test_bad_input_is_one_line_and_exit_2(ecrgen: Any, aws: str, project: Path, args: list[str],
+                                          env: dict[str, str | None], message: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k, v in env.items() if v is None]:
+        monkeypatch.delenv(key)
+        del env[key]
+    result = ecrgen("post-deploy", *args, cwd=project, env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert message in result.stderr
+
+
+def test_no_credential_is_ever_printed(ecrgen: Any, stack: str, project: Path) -> None:
+    secret = "wJalrXUtnFEMI-not-a-real-secret"
+    env = {"AWS_SECRET_ACCESS_KEY": secret, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SESSION_TOKEN": "tok3n"}
+    for extra in ([], ["--output", "json"], ["--stack-name", "nope"]):
+        result = ecrgen("post-deploy", "--stack-name", stack, *extra, cwd=project, env=env)
+        for value in env.values():
+            assert value not in result.stdout + result.stderr
+    assert os.environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
