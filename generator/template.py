@@ -74,8 +74,9 @@ def desired_metadata(repo: Repository) -> dict[str, Any]:
         "imageTagMutability": repo.image_tag_mutability,
         "imageTagMutabilityExclusionFilters": list(repo.mutability_exclusions),
         "scanOnPush": repo.scan_on_push,
-        "lifecyclePolicy": repo.policy.to_aws() if repo.policy else None,
     }
+    if repo.policy:  # absent means: no lifecycle policy wanted (CloudFormation rejects null here)
+        meta["lifecyclePolicy"] = repo.policy.to_aws()
     return {METADATA_KEY: meta}
 
 
