@@ -145,7 +145,7 @@ def render(template: Template, fmt: str = "yaml", source: str = "ecr.yaml") -> s
     data = _ordered(template.to_dict())
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    body = yaml.dump(_for_yaml(data), Dumper=_Dumper, sort_keys=False, width=120,
+    body = yaml.dump(_for_yaml(data), Dumper=_Dumper, sort_keys=False, width=1 << 16,
                      allow_unicode=True, default_flow_style=False)
     return HEADER.format(source=source) + body
 
@@ -173,12 +173,17 @@ class _Block(str):
     """A string rendered as a YAML block literal (`|`)."""
 
 
+class _Flow(dict):  # type: ignore[type-arg]
+    """A mapping rendered on one line: the machine-read copy of the policy in Metadata."""
+
+
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 
 
 _Dumper.add_representer(_Tagged, lambda d, v: d.represent_scalar(v.tag, v.value))
 _Dumper.add_representer(_Block, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="|"))
+_Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
 
 
 def _for_yaml(value: Any, key: str = "") -> Any:
@@ -192,6 +197,8 @@ def _for_yaml(value: Any, key: str = "") -> Any:
                 return _Tagged("!Ref", arg)
             if fn == "Fn::GetAtt" and isinstance(arg, list):
                 return _Tagged("!GetAtt", ".".join(arg))
+        if key == METADATA_KEY and "lifecyclePolicy" in value:
+            return {**value, "lifecyclePolicy": _Flow(value["lifecyclePolicy"])}
         return {k: _for_yaml(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_for_yaml(item) for item in value]
