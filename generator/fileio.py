@@ -6,12 +6,20 @@ import os
 import tempfile
 from pathlib import Path
 
+from generator.errors import InputError
+
 
 def write_atomic(path: Path | str, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, fsync it, then rename it into place."""
+    """Write `text` to a temporary file beside `path`, fsync it, then rename it into place.
+
+    An output that cannot be written is the user's to fix: InputError, not a traceback.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(str(target), f"cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -22,6 +30,8 @@ def write_atomic(path: Path | str, text: str) -> None:
         else:
             os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(str(target), f"cannot write: {exc.strerror}") from None
         raise
