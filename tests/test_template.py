@@ -175,3 +175,10 @@ def test_generated_template_deploys_to_cloudformation(tmp_path: Path, aws: str, 
     assert names == {r.physical_name("shop") for r in cfg.repositories}
     assert {o["OutputKey"] for o in stack["Outputs"]} == {
         f"{r.logical_id}{kind}" for r in cfg.repositories for kind in ("Uri", "Arn")}
+
+
+def test_unwritable_output_is_bad_input(tmp_path: Path, ecrgen) -> None:
+    (tmp_path / "ecr.yaml").write_text((ROOT / "ecr.yaml").read_text())
+    result = ecrgen("template", "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{tmp_path}: cannot write: Is a directory"
