@@ -1,0 +1,75 @@
+"""Benchmark: `ecrgen lint` against plain `cfn-lint` on one 450-repository template.
+
+Writes an ecr.yaml with 450 repositories (`outputs: []`), renders it with
+`ecrgen template --no-lint`, then times both commands as whole processes on that file,
+alternating them, and prints the medians and their ratio (target: at most 1.3).
+Run on a quiet machine: `.venv/bin/python scripts/bench/lint.py [--repeat 5] [--repositories 450]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+TARGET_RATIO = 1.3
+
+
+def config(repositories: int) -> str:
+    """An ecr.yaml in the style of the shipped one, every fourth repository with exclusions."""
+    lines = ["system_name: bench", "outputs: []", "defaults:", "  image_tag_mutability: IMMUTABLE",
+             "  scan_on_push: true", "  lifecycle:",
+             "    - {description: Expire untagged images after 14 days, tag_status: untagged, "
+             "since_pushed_days: 14}",
+             "    - {description: Keep the 20 most recent images, tag_status: any, keep_last: 20}",
+             "repositories:"]
+    for index in range(repositories):
+        lines.append(f"  - name: service-{index:03d}")
+        if index % 4 == 0:
+            lines += ["    image_tag_mutability: IMMUTABLE_WITH_EXCLUSION",
+                      "    mutability_exclusions: [latest]"]
+    return "\n".join(lines) + "\n"
+
+
+def seconds(command: list[str]) -> float:
+    """Wall time of one run; the exit code is 0 on a clean template, anything else is a failure."""
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each command (median is reported)")
+    parser.add_argument("--repositories", type=int, default=450)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        cfg, template = Path(work) / "ecr.yaml", Path(work) / "ecr-template.yaml"
+        cfg.write_text(config(args.repositories))
+        seconds([str(BIN / "ecrgen"), "template", "--config", str(cfg), "--out", str(template), "--no-lint"])
+        commands = {"ecrgen lint": [str(BIN / "ecrgen"), "lint", str(template)],
+                    "cfn-lint": [str(BIN / "cfn-lint"), str(template)]}
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeat):
+            for name, command in commands.items():
+                times[name].append(seconds(command))
+        size = template.stat().st_size
+    median = {name: statistics.median(values) for name, values in times.items()}
+    ratio = median["ecrgen lint"] / median["cfn-lint"]
+    print(f"template: {args.repositories} repositories, {size:,} bytes; {args.repeat} runs each")
+    for name, values in times.items():
+        print(f"{name:12s} median {median[name]:6.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
+    print(f"ratio ecrgen lint / cfn-lint: {ratio:.2f} (target <= {TARGET_RATIO})")
+    sys.exit(0 if ratio <= TARGET_RATIO else 1)
+
+
+if __name__ == "__main__":
+    main()
