@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from cfnlint.decode.decode import decode_str
 from cfnlint.rules import Rules
+from cfnlint.template import Template
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from generator import lifecycle
 from generator.cfn_rules import RULES_DIR
 from generator.cfn_rules._helpers import UNRESOLVED, literal, lookup
+from generator.cfn_rules.resources.ecr.LifecyclePolicyText import LifecyclePolicyText
 from generator.cfn_rules.templates.BodySize import MAX_DIRECT_BODY_BYTES
 from generator.lint import lint_path, lint_text
 
@@ -164,3 +171,39 @@ def test_lookup_stops_at_intrinsics_and_missing_keys() -> None:
     assert lookup(data, ["A", "B", 1, "C"]) is None
     assert lookup(data, ["A", "missing", "C"]) is None
     assert lookup(data, ["R", "C"]) is UNRESOLVED
+
+
+RAW_RULES = st.lists(st.fixed_dictionaries({
+    "rulePriority": st.integers(0, 3),
+    "selection": st.fixed_dictionaries({
+        "tagStatus": st.sampled_from(["tagged", "untagged", "any", "bogus"]),
+        "countType": st.sampled_from(["imageCountMoreThan", "sinceImagePushed"]),
+        "countNumber": st.integers(0, 30)}, optional={"tagPrefixList": st.just(["v"]),
+                                                     "countUnit": st.just("days")}),
+    "action": st.just({"type": "expire"})}), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(RAW_RULES)
+def test_policy_findings_are_the_lifecycle_models_problems_at_their_lines(rules: list[dict]) -> None:
+    """Any policy, valid or not: one E9501 per problem lifecycle.parse reports, at the line of the
+    offending field inside the block literal."""
+    policy = json.dumps({"rules": rules}, indent=2)
+    head = ("Resources:\n  R:\n    Type: AWS::ECR::Repository\n    Properties:\n      LifecyclePolicy:\n"
+            "        LifecyclePolicyText: |\n")
+    text = head + "".join(f"          {line}\n" for line in policy.splitlines())
+    try:
+        lifecycle.parse(json.loads(policy))
+        problems = []
+    except lifecycle.PolicyError as exc:
+        problems = exc.problems
+    cfn = Template("t.yaml", decode_str(text)[0], ["us-east-1"])
+    matches = LifecyclePolicyText().match(cfn)
+    assert [m.message for m in matches] == [f"Lifecycle policy: {p.describe()}" for p in problems]
+    lines = text.splitlines()
+    for match, problem in zip(matches, problems, strict=True):
+        line = lines[match.location[0]]
+        assert head.count("\n") <= match.location[0] < len(lines)
+        key = problem.field.split(".")[-1]
+        if problem.rule is not None and key and key in json.dumps(rules[problem.rule]):
+            assert f'"{key}"' in line, (problem, line)
