@@ -47,12 +47,16 @@ class LiveState:
 
 @dataclass(frozen=True, eq=False)
 class Change:
-    """One setting to write: shown as `before -> after`, done by `operation(**params)`."""
+    """One setting to write: shown as `before -> after`, done by `operation(**params)`.
+
+    Values are as JSON shows them: the mode (with filters) as text, scan on push as a boolean,
+    the policy as compact JSON text (None when there is none).
+    """
 
     repository: str
     setting: str
-    before: str | None
-    after: str
+    before: str | bool | None
+    after: str | bool
     params: Mapping[str, Any]
 
     @property
@@ -105,7 +109,7 @@ def changes(wish: RepositorySettings, live: LiveRepository) -> tuple[Change, ...
             found.append(Change(name, "imageTagMutability", mutability_text(*have),
                                 mutability_text(*want), params))
     if wish.scan_on_push is not None and wish.scan_on_push != live.scan_on_push:
-        found.append(Change(name, "scanOnPush", _bool(live.scan_on_push), _bool(wish.scan_on_push),
+        found.append(Change(name, "scanOnPush", live.scan_on_push, wish.scan_on_push,
                             {"repositoryName": name,
                              "imageScanningConfiguration": {"scanOnPush": wish.scan_on_push}}))
     policy = wish.lifecycle_policy
@@ -133,10 +137,6 @@ def _filters(mode: str, filters: frozenset[str]) -> frozenset[str]:
 def mutability_text(mode: str, filters: frozenset[str]) -> str:
     """`IMMUTABLE_WITH_EXCLUSION [latest, dev-*]`, or just the mode."""
     return f"{mode} [{', '.join(sorted(filters))}]" if filters else mode
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def _compact(text: str | None) -> str | None:

@@ -86,7 +86,9 @@ def _status(status: str, error: str | None) -> str:
     return f"{status}: {error}" if error else status
 
 
-def _short(value: str | None, limit: int = 60) -> str:
+def _short(value: str | bool | None, limit: int = 60) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return value if len(value) <= limit else value[:limit - 1] + "…"

@@ -51,7 +51,7 @@ def test_each_drifted_setting_is_one_write_with_before_and_after() -> None:
     found = changes(wish(), live(image_tag_mutability="MUTABLE", scan_on_push=False, lifecycle_text=None))
     assert [(c.setting, c.before, c.after, c.operation) for c in found] == [
         ("imageTagMutability", "MUTABLE", "IMMUTABLE", "put_image_tag_mutability"),
-        ("scanOnPush", "false", "true", "put_image_scanning_configuration"),
+        ("scanOnPush", False, True, "put_image_scanning_configuration"),
         ("lifecyclePolicy", None, KEEP_20.to_text(indent=None), "put_lifecycle_policy"),
     ]
     assert found[0].params == {"repositoryName": "app", "imageTagMutability": "IMMUTABLE"}
