@@ -49,8 +49,6 @@ def lookup(data: Any, keys: Path) -> Any:
             value = literal(value[key]) if isinstance(value, list) and key < len(value) else None
         else:
             value = literal(value.get(key)) if isinstance(value, dict) else None
-        if value is None:
-            return None
     return value
 
 

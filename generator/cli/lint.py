@@ -17,7 +17,8 @@ class Format(StrEnum):
 
 
 def lint(
-    paths: list[Path] = typer.Argument(None, show_default=False, help="Templates to lint (YAML or JSON)."),
+    paths: list[Path] | None = typer.Argument(None, show_default=False,
+                                              help="Templates to lint (YAML or JSON)."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="text: file:line:column: RULE message; "
                                "json: {findings, summary} on stdout."),
     rules_dir: bool = typer.Option(False, "--rules-dir", help="Print the folder of ecrgen's cfn-lint rules "
