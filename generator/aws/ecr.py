@@ -29,7 +29,7 @@ class CallCounter:
         self._lock = threading.Lock()
 
     def attach(self, client: Any) -> None:
-        client.meta.events.register("before-call", self._count)
+        client.meta.events.register_first("before-call.*.*", self._count)
 
     def _count(self, event_name: str, **_: Any) -> None:
         with self._lock:
