@@ -19,8 +19,11 @@ Cost: one sort by push time (n log n) plus one linear pass per rule.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from generator.lifecycle.images import Image, format_timestamp
 from generator.lifecycle.policy import Policy, Rule
@@ -29,9 +32,8 @@ DAY = 86_400.0
 GIB = 2**30  # AWS bills storage per GB-month of 2**30 bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """One image acted on, and the rule that acts on it."""
+class Decision(NamedTuple):
+    """One image acted on, and the rule that acts on it (a tuple: cheap by the hundred thousand)."""
 
     image: Image
     rule: Rule
@@ -44,7 +46,7 @@ class Decision:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The outcome: decisions in priority order (oldest image first), and the images kept."""
+    """The outcome: decisions by rule priority, oldest image first; the images kept, newest first."""
 
     decisions: tuple[Decision, ...]
     kept: tuple[Image, ...]
@@ -56,7 +58,7 @@ class Evaluation:
 
     def monthly_saving(self, price_per_gb: float) -> float:
         """USD per month no longer paid for the expired images, at `price_per_gb` per GB-month."""
-        return self.bytes_freed / GIB * price_per_gb
+        return monthly_cost(self.bytes_freed, price_per_gb)
 
     def to_preview(self, price_per_gb: float) -> dict[str, object]:
         """The `--output json` document: ECR's GetLifecyclePolicyPreview results plus savings."""
@@ -69,11 +71,17 @@ class Evaluation:
                             "imagePushedAt": format_timestamp(d.image.pushed_at), "action": action,
                             "appliedRulePriority": d.rule.priority})
         expiring = sum(d.rule.action == "expire" for d in self.decisions)
+        freed = self.bytes_freed
         return {"previewResults": results,
                 "summary": {"expiringImageTotalCount": expiring,
                             "transitioningImageTotalCount": len(self.decisions) - expiring,
-                            "bytesFreed": self.bytes_freed,
-                            "monthlyStorageSavingsUsd": round(self.monthly_saving(price_per_gb), 2)}}
+                            "bytesFreed": freed,
+                            "monthlyStorageSavingsUsd": round(monthly_cost(freed, price_per_gb), 2)}}
+
+
+def monthly_cost(size: int, price_per_gb: float) -> float:
+    """USD per month for storing `size` bytes at `price_per_gb` per GB-month."""
+    return size / GIB * price_per_gb
 
 
 def tag_matcher(rule: Rule) -> re.Pattern[str] | None:
@@ -92,26 +100,28 @@ def tag_matcher(rule: Rule) -> re.Pattern[str] | None:
 
 def evaluate(policy: Policy, images: Iterable[Image], now: float) -> Evaluation:
     """Apply `policy` to `images` at time `now` (UTC epoch seconds), as ECR would."""
-    # Newest first; the digest breaks ties so the result never depends on the input order.
-    order = sorted(images, key=lambda image: (-image.pushed_at, image.digest))
+    # Newest first; the digest breaks ties so the result never depends on the input order
+    # (two stable sorts: no key tuples to allocate).
+    order = sorted(images, key=attrgetter("digest"))
+    order.sort(key=attrgetter("pushed_at"), reverse=True)
     joined = ["\n".join(image.tags) for image in order]
     by_class: dict[str | None, list[int]] = {"standard": [], "archive": []}
     for index, image in enumerate(order):
         by_class.setdefault(image.storage_class, []).append(index)
 
-    acted: dict[int, Rule] = {}
+    # An image acted on was selected by that rule, so `protected` also stops a second action.
     protected = bytearray(len(order))
+    acted = bytearray(len(order))
+    decisions: list[Decision] = []
     for rule in policy.by_priority():
         selected = _select(rule, by_class[rule.storage_class], joined)
-        for index in _marked(rule, selected, order, now):
-            if not protected[index] and index not in acted:
-                acted[index] = rule
+        taken = [index for index in _marked(rule, selected, order, now) if not protected[index]]
+        for index in taken:
+            acted[index] = 1
+        decisions += [Decision(order[index], rule) for index in reversed(taken)]
         for index in selected:
             protected[index] = 1
-
-    decisions = sorted((Decision(order[i], rule) for i, rule in acted.items()),
-                       key=lambda d: (d.rule.priority, d.image.pushed_at, d.image.digest))
-    kept = tuple(image for index, image in enumerate(order) if index not in acted)
+    kept = tuple(image for image, done in zip(order, acted, strict=True) if not done)
     return Evaluation(tuple(decisions), kept)
 
 
@@ -130,8 +140,8 @@ def _marked(rule: Rule, selected: list[int], order: list[Image], now: float) -> 
     if rule.count_type == "imageCountMoreThan":
         return selected[rule.count_number:]
     cutoff = now - rule.count_number * DAY
-    if rule.count_type == "sinceImagePushed":
-        return [i for i in selected if order[i].pushed_at < cutoff]
+    if rule.count_type == "sinceImagePushed":  # `selected` is newest first: the old ones are a tail
+        return selected[bisect_left(selected, True, key=lambda i: order[i].pushed_at < cutoff):]
     if rule.count_type == "sinceImagePulled":
         return [i for i in selected if last_used(order[i]) < cutoff]
     # sinceImageTransitioned: an archived image without an archive time is never old enough.

@@ -62,9 +62,7 @@ def parse_timestamp(value: Any) -> float:
 
 def format_timestamp(epoch: float) -> str:
     """UTC epoch seconds -> `2026-01-01T00:00:00Z` (fractions kept only when present)."""
-    moment = datetime.fromtimestamp(epoch, UTC)
-    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return moment.strftime(spec)
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def load_images(text: str, source: str) -> list[Image]:
