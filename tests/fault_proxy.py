@@ -129,6 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
     upstream: tuple[str, int]
     _local = threading.local()
 
+    def setup(self) -> None:
+        super().setup()
+        # Replies go out in one write without Nagle's delay, as a real endpoint's would.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read `requests`, not a log."""
 
