@@ -224,3 +224,16 @@ def test_describe_images_follows_every_page_and_asks_for_archived_images() -> No
             token = next_token
         assert [d["imageDigest"] for d in describe_images(ecr, "web")] == ["sha256:1", "sha256:2", "sha256:3"]
         stub.assert_no_pending_responses()
+
+
+def test_a_refused_call_is_a_message_not_a_traceback() -> None:
+    from generator.aws.images import current_policy_text
+    from generator.errors import InputError
+
+    ecr = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(ecr) as stub:
+        stub.add_client_error("get_lifecycle_policy", "AccessDeniedException", "not allowed to read it")
+        with pytest.raises(InputError) as caught:
+            current_policy_text(ecr, "web")
+    assert caught.value.render() == ("web: cannot read the lifecycle policy: AccessDeniedException: "
+                                     "not allowed to read it")

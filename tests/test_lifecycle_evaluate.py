@@ -272,3 +272,54 @@ def test_rule_object_works_without_parsing() -> None:
     policy = Policy((Rule(priority=1, tag_status="any", count_type="imageCountMoreThan", count_number=1),))
     result = evaluate(policy, [image("a", [], 2), image("b", [], 1)], NOW)
     assert [d.image.digest for d in result.decisions] == ["a"]
+
+
+# --- image lists ----------------------------------------------------------------------------
+
+def test_image_list_accepts_cli_v2_cli_v1_and_boto3_times() -> None:
+    from datetime import UTC, datetime
+
+    from generator.lifecycle import parse_images
+
+    same = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    details = [{"imageDigest": "iso", "imagePushedAt": "2026-01-01T09:00:00+09:00"},
+               {"imageDigest": "naive", "imagePushedAt": "2026-01-01T00:00:00"},
+               {"imageDigest": "epoch", "imagePushedAt": same},
+               {"imageDigest": "boto3", "imagePushedAt": datetime(2026, 1, 1, tzinfo=UTC),
+                "lastRecordedPullTime": "2026-01-02T00:00:00Z", "imageStatus": "ARCHIVED",
+                "lastArchivedAt": "2026-01-03T00:00:00Z", "lastActivatedAt": None}]
+    parsed = parse_images({"imageDetails": details}, "images.json")
+    assert {image.pushed_at for image in parsed} == {same}
+    assert parsed[3].last_pulled_at == same + DAY
+    assert parsed[3].archived_at == same + 2 * DAY
+    assert parsed[3].activated_at is None
+    assert (parsed[3].storage_class, parsed[0].storage_class) == ("archive", "standard")
+    assert parsed[0].tags == () and parsed[0].size == 0
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("yesterday", "'yesterday' is not an ISO 8601 time"),
+    (float("nan"), "nan is not a time in epoch seconds"),
+    (1e20, "is not a time in epoch seconds"),
+    (True, "must be an ISO 8601 time or epoch seconds"),
+    ([2026], "must be an ISO 8601 time or epoch seconds"),
+])
+def test_image_list_rejects_times_that_do_not_parse(value: Any, message: str) -> None:
+    from generator.errors import InputError
+    from generator.lifecycle import parse_images
+
+    with pytest.raises(InputError) as caught:
+        parse_images([{"imageDigest": "a", "imagePushedAt": value}], "images.json")
+    assert caught.value.render().startswith("images.json: [0].imagePushedAt: ")
+    assert message in caught.value.render()
+
+
+def test_image_list_caps_the_messages_at_twenty_and_counts_the_rest() -> None:
+    from generator.errors import InputError
+    from generator.lifecycle import parse_images
+
+    with pytest.raises(InputError) as caught:
+        parse_images([{"imageDigest": f"d{i}"} for i in range(25)], "images.json")
+    lines = caught.value.render().splitlines()
+    assert len(lines) == 21
+    assert lines[-1] == "images.json: ... and 5 more problems"

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from generator.aws.client import lifecycle_policy_text, user_errors
+from generator.aws.client import error_code, lifecycle_policy_text, user_errors
 from generator.errors import InputError
 
 
@@ -30,9 +30,14 @@ def current_policy_text(ecr: Any, repository: str) -> str:
 
 @contextlib.contextmanager
 def _reading(ecr: Any, repository: str, what: str) -> Iterator[None]:
-    """Credentials, endpoint and a missing repository become exit-2 messages."""
+    """Credentials, endpoint, a missing repository and refused calls become exit-2 messages."""
+    from botocore.exceptions import ClientError
+
     with user_errors(f"{what} of {repository}"):
         try:
             yield
         except ecr.exceptions.RepositoryNotFoundException:
             raise InputError(repository, "repository not found in this account and region") from None
+        except ClientError as exc:  # e.g. AccessDeniedException: the user's to fix, not a crash
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise InputError(repository, f"cannot {what}: {error_code(exc)}: {message}") from None

@@ -47,7 +47,10 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:  # also rejects NaN, infinities and years past 9999, which no report could print
+            moment = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value!r} is not a time in epoch seconds") from None
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
