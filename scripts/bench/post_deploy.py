@@ -1,0 +1,179 @@
+"""Benchmark: `ecrgen post-deploy` against one local moto server that this script starts and stops.
+
+Measures, in one run against the same server:
+1. the server's raw request rate: N single-name DescribeRepositories calls from one shared
+   boto3 client with `--concurrency` threads (the ceiling for any client in this process model);
+2. N drifted repositories (MUTABLE, scan off, no lifecycle policy) converging: whole-process wall
+   time of `python -m generator post-deploy --config`, its calls per API against the minimum
+   (ceil(N/100) DescribeRepositories, N GetLifecyclePolicy, one write per drifted setting);
+3. a converged re-run of the same N repositories, whole process (target: under 2 s for 1,000);
+4. `--small` drifted repositories: ecrgen against a loop of `aws ecr put-image-tag-mutability`
+   plus `put-image-scanning-configuration` per repository. The AWS CLI is not installed here, so
+   the loop's cost is (a) the nominal 0.4 s per AWS CLI call and (b) measured: a fresh Python
+   process per call that imports boto3, makes a client and makes the one call (a lower bound for
+   the AWS CLI, which loads far more), timed on a sample and extrapolated.
+
+Run on a quiet machine: `.venv/bin/python scripts/bench/post_deploy.py [--repos 1000] [--small 50]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+AWS_CLI_SECONDS = 0.4  # a typical `aws ecr ...` invocation, as stated in issue 3
+CONFIG = """\
+system_name: {system}
+settings_via: post-deploy
+defaults:
+  image_tag_mutability: IMMUTABLE
+  scan_on_push: true
+  lifecycle: [{{description: Keep the 20 most recent images, tag_status: any, keep_last: 20}}]
+repositories:
+{entries}
+"""
+ONE_CALL = """\
+import boto3, sys
+boto3.client("ecr").put_image_tag_mutability(repositoryName=sys.argv[1], imageTagMutability="IMMUTABLE")
+"""
+
+
+def load_moto_local() -> Any:
+    spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def names(system: str, count: int) -> list[str]:
+    return [f"{system}-ecr-app{i:04}" for i in range(count)]
+
+
+def write_config(folder: Path, system: str, count: int) -> Path:
+    path = folder / f"{system}.yaml"
+    path.write_text(CONFIG.format(system=system, entries="\n".join(
+        f"  - name: app{i:04}" for i in range(count))))
+    return path
+
+
+def create_drifted(ecr: Any, repositories: list[str], concurrency: int) -> None:
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda name: ecr.create_repository(repositoryName=name), repositories))
+
+
+def raw_rate(ecr: Any, repositories: list[str], concurrency: int) -> float:
+    """Plain DescribeRepositories calls per second, one name each, through one shared client."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda name: ecr.describe_repositories(repositoryNames=[name]), repositories))
+    return len(repositories) / (time.perf_counter() - start)
+
+
+def post_deploy(config: Path, concurrency: int) -> tuple[float, int, dict[str, Any]]:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "generator", "post-deploy", "--config", str(config),
+                             "--output", "json", "--concurrency", str(concurrency)],
+                            capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        sys.exit(f"ecrgen failed ({result.returncode}): {result.stderr}")
+    return elapsed, result.returncode, json.loads(result.stdout)
+
+
+def one_call_seconds(repositories: list[str]) -> float:
+    """Mean wall time of a fresh process making one boto3 call (the AWS CLI is not installed)."""
+    times = []
+    for name in repositories:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", ONE_CALL, name], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.mean(times)
+
+
+def bench_converge(folder: Path, count: int, concurrency: int, rate: float) -> Path:
+    config = write_config(folder, "big", count)
+    seconds, code, report = post_deploy(config, concurrency)
+    calls = report["summary"]["apiCalls"]
+    total = sum(calls.values())
+    minimum = {"DescribeRepositories": math.ceil(count / 100), "GetLifecyclePolicy": count,
+               "PutImageTagMutability": count, "PutImageScanningConfiguration": count,
+               "PutLifecyclePolicy": count}
+    print(f"converge {count} drifted: {seconds:.2f} s whole process, exit {code}, "
+          f"{report['summary']['changed']} changed; {total:,} calls = {total / seconds:,.0f}/s "
+          f"({total / seconds / rate:.0%} of the raw rate; at the raw rate: {total / rate:.2f} s)")
+    for api, calls_made in sorted(calls.items()):
+        flag = "" if calls_made == minimum[api] else "  <- above the minimum"
+        print(f"  {api:32} {calls_made:6}  minimum {minimum[api]:6}{flag}")
+    return config
+
+
+def bench_rerun(config: Path, count: int, concurrency: int, reruns: int, rate: float) -> None:
+    runs = [post_deploy(config, concurrency) for _ in range(reruns)]
+    summary = runs[-1][2]["summary"]
+    writes = sum(v for k, v in summary["apiCalls"].items() if k.startswith("Put"))
+    calls = sum(summary["apiCalls"].values())
+    print(f"converged re-run of {count}: best {min(r[0] for r in runs):.2f} s, median "
+          f"{statistics.median(r[0] for r in runs):.2f} s of {reruns} (target < 2 s); "
+          f"{summary['inSync']} in sync, {writes} writes, {calls} reads "
+          f"(at the raw rate the reads alone take {calls / rate:.2f} s)")
+
+
+def bench_small(folder: Path, count: int, concurrency: int, sample: list[str]) -> None:
+    seconds, _, report = post_deploy(write_config(folder, "small", count), concurrency)
+    per_call = one_call_seconds(sample)
+    calls = 2 * count
+    nominal, measured = AWS_CLI_SECONDS * calls, per_call * calls
+    print(f"{count} drifted repositories: ecrgen {seconds:.2f} s whole process "
+          f"({report['summary']['changed']} changed, lifecycle policies too)")
+    print(f"  vs AWS CLI loop, {AWS_CLI_SECONDS} s/call x {calls} calls = {nominal:.0f} s: "
+          f"{nominal / seconds:.0f}x faster")
+    print(f"  vs process per call measured (python + boto3, {per_call:.2f} s/call over {len(sample)}) "
+          f"x {calls} = {measured:.1f} s: {measured / seconds:.0f}x faster")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=1000)
+    parser.add_argument("--small", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--reruns", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=10, help="processes timed for the CLI-loop baseline")
+    args = parser.parse_args()
+
+    moto_local = load_moto_local()
+    proc, url = moto_local.start()
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
+                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=os.devnull,
+                      AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    os.environ.pop("AWS_PROFILE", None)
+    try:
+        from generator.aws.client import make_client
+
+        ecr = make_client("ecr", pool_size=args.concurrency)
+        big, sample = names("big", args.repos), names("sample", args.sample)
+        create_drifted(ecr, big + names("small", args.small) + sample, args.concurrency)
+        rate = raw_rate(ecr, big, args.concurrency)
+        print(f"moto server, raw: {rate:,.0f} DescribeRepositories calls/s "
+              f"({args.repos} single-name calls, {args.concurrency} threads, one client)")
+        with tempfile.TemporaryDirectory() as tmp:
+            config = bench_converge(Path(tmp), args.repos, args.concurrency, rate)
+            bench_rerun(config, args.repos, args.concurrency, args.reruns, rate)
+            bench_small(Path(tmp), args.small, args.concurrency, sample)
+    finally:
+        moto_local.stop(proc)
+
+
+if __name__ == "__main__":
+    main()
