@@ -145,7 +145,7 @@ def _marked(rule: Rule, selected: list[int], order: list[Image], now: float) -> 
     if rule.count_type == "sinceImagePulled":
         return [i for i in selected if last_used(order[i]) < cutoff]
     # sinceImageTransitioned: an archived image without an archive time is never old enough.
-    return [i for i in selected if (order[i].archived_at or now) < cutoff]
+    return [i for i in selected if (at := order[i].archived_at) is not None and at < cutoff]
 
 
 def last_used(image: Image) -> float:

@@ -127,8 +127,9 @@ def _parse_image(raw: Any, where: str, problems: list[Problem]) -> Image | None:
     if not isinstance(digest, str) or not digest:
         bad("imageDigest", f"is required: a digest such as sha256:..., got {digest!r}")
     tags = raw.get("imageTags") or []
-    if not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags):
-        bad("imageTags", f"must be a list of tag strings, got {tags!r}")
+    one_line = isinstance(tags, list) and all(isinstance(t, str) and t and "\n" not in t for t in tags)
+    if not one_line:
+        bad("imageTags", f"must be a list of non-empty one-line tag strings, got {tags!r}")
         tags = []
     size = raw.get("imageSizeInBytes", 0)
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
