@@ -87,7 +87,8 @@ def test_preview_takes_the_policy_from_ecr_yaml(ecrgen: Any, tmp_path: Path) -> 
                         '{"imageDigest": "a", "imagePushedAt": "2026-01-02"}]',
      ["<stdin>: [1].imageDigest: duplicates the digest of [0]"]),
     (["--images", IMAGES, "--now", "next tuesday"], None, ["lifecycle preview: --now: 'next tuesday'"]),
-    (["--images", IMAGES, "--price-per-gb", "-1"], None, ["lifecycle preview: --price-per-gb: must be zero"]),
+    (["--images", IMAGES, "--price-per-gb", "-1"], None, ["lifecycle preview: --price-per-gb: must be a price"]),
+    (["--images", IMAGES, "--price-per-gb", "nan"], None, ["lifecycle preview: --price-per-gb: must be a price"]),
     (["--images", "missing.json"], None, ["missing.json: file not found"]),
     (["--live"], None, ["lifecycle preview: --repository: --live needs --repository NAME"]),
 ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -117,8 +118,9 @@ def _check_flags(policy: Path | None, config: Path | None, repository: str | Non
                                 field="--images"))
     if live and not repository:
         problems.append(Problem("--live needs --repository NAME", field="--repository"))
-    if price_per_gb < 0:
-        problems.append(Problem(f"must be zero or more, got {price_per_gb}", field="--price-per-gb"))
+    if not 0 <= price_per_gb < math.inf:
+        problems.append(Problem(f"must be a price of zero or more, got {price_per_gb}",
+                                field="--price-per-gb"))
     if problems:
         raise InputError(COMMAND, problems)
 
