@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import yaml
 
 from generator import config, desired, lifecycle, template
 from generator.lint import lint_text
+from tests.conftest import ROOT
 
 CONFIG = """\
 system_name: shop
@@ -135,7 +137,7 @@ def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(ecrgen
                                                                            project: Path) -> None:
     body = template.render(template.build(config.load(project / "ecr.yaml")))
     assert [f for f in lint_text(body, "ecr.yaml") if f.level == "error"] == []
-    statements = yaml.load(body, desired._TemplateLoader)["Resources"][template.POST_DEPLOY_POLICY_ID][
+    statements = desired.parse_template(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
         "Properties"]["PolicyDocument"]["Statement"]
     granted = {action for s in statements for action in s["Action"]}
     assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in statements)
@@ -175,3 +177,43 @@ def test_no_credential_is_ever_printed(ecrgen: Any, stack: str, project: Path) -
         for value in env.values():
             assert value not in result.stdout + result.stderr
     assert os.environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+
+
+FAKE_AWS = """\
+#!{python}
+# `aws cloudformation deploy` for tests: the real CLI is not installed; moto plays CloudFormation.
+import sys, boto3
+args = sys.argv[1:]
+assert args[:2] == ["cloudformation", "deploy"], args
+opts = dict(zip(args[2::2], args[3::2]))
+boto3.client("cloudformation").create_stack(
+    StackName=opts["--stack-name"], TemplateBody=open(opts["--template-file"]).read(),
+    Capabilities=[opts["--capabilities"]])
+"""
+
+
+def test_pipeline_hook_deploys_then_enforces(aws: str, project: Path, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS.format(python=sys.executable))
+    (bin_dir / "aws").chmod(0o755)
+    (project / "ecr.template").write_text(template.render(template.build(config.load(project / "ecr.yaml"))))
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "ECRGEN_ARGS": "--output json"}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "post-deploy.sh"), "shop", "ecr.template"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "+ aws cloudformation deploy --stack-name shop --template-file ecr.template" in result.stderr
+    assert statuses(json.loads(result.stdout)) == dict.fromkeys(NAMES, "changed")
+
+
+def test_make_demo_finds_drift_fixes_it_and_stops_its_server() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    check, fix, clean = result.stdout.split("\x1b[1m== ")[3:6]
+    assert "planned" in check and "exit code: 1" in check
+    assert "myapp-ecr-php-app     imageTagMutability  MUTABLE  IMMUTABLE" in fix and "2 changed" in fix
+    assert '"inSync": 2' in clean and "Put" not in clean
