@@ -238,3 +238,19 @@ def test_a_refused_call_is_a_message_not_a_traceback() -> None:
             current_policy_text(ecr, "web")
     assert caught.value.render() == ("web: cannot read the lifecycle policy: AccessDeniedException: "
                                      "not allowed to read it")
+
+
+def test_preview_text_says_what_moves_to_archive(ecrgen: Any, tmp_path: Path) -> None:
+    policy = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "sinceImagePulled",
+                                                          "countUnit": "days", "countNumber": 30},
+                         "action": {"type": "transition", "targetStorageClass": "archive"}}]}
+    (tmp_path / "p.json").write_text(json.dumps(policy))
+    images = [{"imageDigest": "sha256:old", "imageTags": ["v1"], "imagePushedAt": "2025-01-01T00:00:00Z",
+               "lastRecordedPullTime": "2025-06-01T00:00:00Z", "imageSizeInBytes": 2**20}]
+    result = preview(ecrgen, "--policy", str(tmp_path / "p.json"), "--images", "-", "--now", NOW,
+                     input=json.dumps(images))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "rule 1 (all images, not pulled for 30 days): archives 1 image, 1.0 MiB" in lines
+    assert lines[-2].startswith("freed: 0 B (0 bytes), saving 0.00 USD")
+    assert lines[-1].startswith("archived: 1 image, 1.0 MiB moved to archive storage")

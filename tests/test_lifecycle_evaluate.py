@@ -323,3 +323,15 @@ def test_image_list_caps_the_messages_at_twenty_and_counts_the_rest() -> None:
     lines = caught.value.render().splitlines()
     assert len(lines) == 21
     assert lines[-1] == "images.json: ... and 5 more problems"
+
+
+def test_preview_document_reports_transitions_and_frees_only_expired_bytes() -> None:
+    images = [image("gone", ["dev-1"], 40, size=3 * 2**30), image("cold", ["v1"], 100, size=2**30),
+              image("new", ["v2"], 1, size=5)]
+    rules = [rule(1, "tagged", ("sinceImagePushed", 30), prefixes=["dev"]),
+             rule(2, "any", ("sinceImagePushed", 90), action="transition")]
+    report = evaluate(parse({"rules": rules}), images, NOW).to_preview(0.10)
+    assert [(r["imageDigest"], r["action"]) for r in report["previewResults"]] == [  # type: ignore[index]
+        ("gone", {"type": "EXPIRE"}), ("cold", {"type": "TRANSITION", "targetStorageClass": "ARCHIVE"})]
+    assert report["summary"] == {"expiringImageTotalCount": 1, "transitioningImageTotalCount": 1,
+                                 "bytesFreed": 3 * 2**30, "monthlyStorageSavingsUsd": 0.3}

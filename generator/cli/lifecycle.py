@@ -192,6 +192,10 @@ def _render(policy: Policy, result: Evaluation, total: int, now: float, price_pe
     saving = result.monthly_saving(price_per_gb)
     lines += ["", f"freed: {_size(freed)} ({freed:,} bytes), saving {saving:.2f} USD per month "
               f"at {price_per_gb:.2f} USD per GB-month"]
+    archived = [d.image for d in result.decisions if d.rule.action == "transition"]
+    if archived:
+        lines.append(f"archived: {_count(archived)}, {_size(sum(i.size for i in archived))} moved to "
+                     "archive storage (still billed, at the archive price; not in the saving)")
     return "\n".join(lines)
 
 
