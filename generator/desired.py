@@ -8,6 +8,7 @@ lifecycle policy left out) is not managed: post-deploy neither reads nor writes 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -15,7 +16,7 @@ from typing import Any, get_args
 import yaml
 
 from generator import lifecycle, source
-from generator.config import EXCLUSION_MODES, Config, Mutability
+from generator.config import EXCLUSION_MODES, SYSTEM_NAME_PATTERN, Config, Mutability
 from generator.errors import InputError, Problem
 
 REPOSITORY_TYPE = "AWS::ECR::Repository"
@@ -50,6 +51,9 @@ def _policy_key(policy: lifecycle.Policy | None) -> tuple[Any, ...] | None:
 def from_config(config: Config, system_name: str | None = None) -> list[RepositorySettings]:
     """Every repository of `config`, named with `system_name` (default: the config's own)."""
     system = system_name or config.system_name
+    if not re.match(SYSTEM_NAME_PATTERN, system):
+        raise InputError("--system-name", f"{system!r} is not a valid repository name part: lowercase "
+                         "letters, digits, '.', '_', '-', '/'")
     return [RepositorySettings(
         name=repo.physical_name(system), origin=f"{config.source}: {repo.name}",
         image_tag_mutability=repo.image_tag_mutability,

@@ -77,6 +77,8 @@ def test_parsed_json_body_as_boto3_returns_it(cfg: config.Config) -> None:
 
 def test_system_name_override_renames_every_repository(cfg: config.Config) -> None:
     assert [s.name for s in desired.from_config(cfg, "prod")] == ["prod-ecr-web", "prod-ecr-base"]
+    with pytest.raises(InputError, match="--system-name: 'Prod' is not a valid repository name part"):
+        desired.from_config(cfg, "Prod")
 
 
 def test_undeployed_resources_are_skipped(cfg: config.Config) -> None:

@@ -165,3 +165,20 @@ class _Raw:
 
     def read(self, *_: Any) -> bytes:
         return self.body
+
+
+def test_a_denied_name_fails_alone_and_throttling_fails_its_batch_without_splitting(ecr: Any) -> None:
+    client_, stub, counter = ecr
+    stub.add_client_error("describe_repositories", "AccessDeniedException", "not authorized",
+                          expected_params={"repositoryNames": ["aa", "bb"]})
+    stub.add_response("describe_repositories", {"repositories": [repo("aa")]}, {"repositoryNames": ["aa"]})
+    stub.add_client_error("describe_repositories", "AccessDeniedException", "not authorized",
+                          expected_params={"repositoryNames": ["bb"]})
+    state = aws_ecr.read(client_, ["aa", "bb"], set(), concurrency=1)
+    assert (set(state.repositories), state.errors) == ({"aa"}, {"bb": "AccessDeniedException: not authorized"})
+
+    stub.add_client_error("describe_repositories", "ThrottlingException", "Rate exceeded",
+                          expected_params={"repositoryNames": ["aa", "bb"]})
+    state = aws_ecr.read(client_, ["aa", "bb"], set(), concurrency=1)
+    assert state.errors == dict.fromkeys(["aa", "bb"], "ThrottlingException: Rate exceeded")
+    assert counter.counts["DescribeRepositories"] == 4

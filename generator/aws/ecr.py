@@ -18,6 +18,9 @@ from generator.aws.client import error_code, lifecycle_policy_text
 from generator.diff import Change, LiveRepository, LiveState
 
 DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
+# Errors that one name in a batch causes for the whole DescribeRepositories call.
+NAME_SPECIFIC = frozenset({"RepositoryNotFoundException", "AccessDeniedException",
+                           "InvalidParameterException"})
 Progress = Callable[[int], None]
 
 
@@ -75,29 +78,33 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
 
 
 def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str], dict[str, str]]:
-    """One DescribeRepositories call per batch, and a few more only when names are missing.
+    """One DescribeRepositories call per batch, and a few more only when some names fail.
 
-    ECR fails the whole call when one name is unknown and names it in the message: that name is
-    set aside and the rest retried. A failure that names nothing is narrowed down by halving.
+    ECR fails the whole call when one name is unknown (or denied) and usually names it in the
+    message: that name is set aside and the rest retried. A failure that names nothing is
+    narrowed down by halving. Any other failure (throttling that outlived the retries, a lost
+    connection) concerns the call, not a name: every name of the batch fails with it.
     """
     try:
         response = ecr.describe_repositories(repositoryNames=batch)
     except _failures() as exc:
-        if not hasattr(exc, "response"):  # lost on the way: every name of the batch failed
+        code = error_code(exc)
+        if code not in NAME_SPECIFIC:
             return [], set(), dict.fromkeys(batch, describe(exc))
-        missing_code = error_code(exc) == "RepositoryNotFoundException"
-        named = [name for name in batch if f"'{name}'" in describe(exc)] if missing_code else []
+        missing_code = code == "RepositoryNotFoundException"
         if len(batch) == 1:
             return ([], set(batch), {}) if missing_code else ([], set(), {batch[0]: describe(exc)})
-        parts = [[n for n in batch if n != named[0]]] if len(named) == 1 else [
-            batch[:len(batch) // 2], batch[len(batch) // 2:]]
-        found, missing, errors = [], set(named[:1]), {}
-        for part in (p for p in parts if p):
-            part_found, part_missing, part_errors = _describe(ecr, part)
-            found += part_found
-            missing |= part_missing
-            errors.update(part_errors)
-        return found, missing, errors
+        named = [name for name in batch if f"'{name}'" in describe(exc)]
+        if len(named) == 1:
+            found, missing, errors = _describe(ecr, [n for n in batch if n != named[0]])
+            if missing_code:
+                missing.add(named[0])
+            else:
+                errors[named[0]] = describe(exc)
+            return found, missing, errors
+        found, missing, errors = _describe(ecr, batch[:len(batch) // 2])
+        more = _describe(ecr, batch[len(batch) // 2:])
+        return found + more[0], missing | more[1], {**errors, **more[2]}
     return [_live(repo) for repo in response["repositories"]], set(), {}
 
 
