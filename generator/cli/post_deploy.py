@@ -92,7 +92,11 @@ def _progress(repositories: int) -> Iterator[Callable[[str, int], Callable[[int]
         yield lambda what, total: None
         return
     if not sys.stderr.isatty():
-        yield lambda what, total: print(f"{what}: {total}", file=sys.stderr, flush=True)
+        def announce(what: str, total: int) -> None:
+            if total:
+                print(f"{what}: {total}", file=sys.stderr, flush=True)
+
+        yield announce
         return
     from rich.console import Console
     from rich.progress import Progress
