@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from generator import lifecycle
 from generator.diff import Change, Plan, RepositoryPlan
 
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing")
@@ -75,8 +76,8 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
         if not repo["changes"]:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
-            table.add_row(repo["repositoryName"], change["setting"], _short(change["from"]),
-                          _short(change["to"]), _status(change["status"], change["error"]))
+            table.add_row(repo["repositoryName"], change["setting"], _readable(change["from"]),
+                          _readable(change["to"]), _status(change["status"], change["error"]))
     if table.row_count:
         console.print(table)
     console.print(summary_line(report))
@@ -86,9 +87,32 @@ def _status(status: str, error: str | None) -> str:
     return f"{status}: {error}" if error else status
 
 
-def _short(value: str | bool | None, limit: int = 60) -> str:
+def _readable(value: str | bool | None) -> str:
+    """A cell: policies as one short phrase per rule, since their JSON is too long for a table."""
     if value is None:
         return "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if len(value) <= limit else value[:limit - 1] + "…"
+    if not value.startswith("{"):
+        return value
+    try:
+        rules = lifecycle.parse_text(value).by_priority()
+    except lifecycle.PolicyError:
+        return "(unreadable policy)"
+    return "; ".join(_rule_phrase(rule) for rule in rules)
+
+
+_COUNTS = {"imageCountMoreThan": "keep {n}", "sinceImagePushed": "pushed > {n}d",
+           "sinceImagePulled": "pulled > {n}d", "sinceImageTransitioned": "archived > {n}d"}
+
+
+def _rule_phrase(rule: lifecycle.Rule) -> str:
+    """`2: tagged v*, keep 20` or `3: any, pushed > 30d, archive`."""
+    tags = ",".join(rule.tag_prefixes + rule.tag_patterns)
+    parts = [f"{rule.priority}: {rule.tag_status}{' ' + tags if tags else ''}",
+             _COUNTS[rule.count_type].format(n=rule.count_number)]
+    if rule.storage_class == "archive":
+        parts.insert(1, "archived")
+    if rule.action == "transition":
+        parts.append("archive")
+    return ", ".join(parts)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator import lifecycle
+from generator import lifecycle, report
 from generator.desired import MUTABILITIES, RepositorySettings
 from generator.diff import WRITE_OPERATIONS, LiveRepository, LiveState, changes, plan
 
@@ -120,3 +121,26 @@ def test_applying_the_plan_converges_and_only_puts(want: RepositorySettings, hav
         assert change.operation in WRITE_OPERATIONS.values() and change.operation.startswith("put_")
         have = put(have, change.operation, dict(change.params))
     assert changes(want, have) == ()
+
+
+def test_report_statuses_exit_codes_and_table() -> None:
+    wishes = [wish(name="ok"), wish(name="drifted", image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+                                    exclusion_filters=frozenset({"latest"})), wish(name="gone")]
+    state = LiveState({"ok": live(name="ok"), "drifted": live(name="drifted", lifecycle_text=None)},
+                      frozenset({"gone"}))
+    result = plan(wishes, state)
+    planned = report.build(result, None, {"DescribeRepositories": 1})
+    assert [r["status"] for r in planned["repositories"]] == ["in-sync", "planned", "missing"]
+    assert (report.exit_code(planned, check=False), report.exit_code(planned, check=True)) == (1, 1)
+    applied = report.build(plan(wishes[:2], state), dict.fromkeys(plan(wishes[:2], state).changes), {})
+    assert applied["summary"] | {"apiCalls": None} == {
+        "repositories": 2, "inSync": 1, "changed": 1, "planned": 0, "failed": 0, "missing": 0, "apiCalls": None}
+    assert report.exit_code(applied, check=False) == 0
+
+    out = io.StringIO()
+    report.render_text(planned, out)
+    text = out.getvalue()
+    assert "IMMUTABLE_WITH_EXCLUSION [latest]" in text  # brackets are not taken for markup
+    assert "1: untagged, pushed > 14d; 2: any, keep 20" in text
+    assert "gone" in text and "missing" in text and " ok " not in text
+    assert text.splitlines()[-1] == "3 repositories: 1 in-sync, 1 planned, 1 missing (1 API calls)"
