@@ -22,19 +22,22 @@ class Output(StrEnum):
 
 
 def post_deploy(
-    stack_name: list[str] = typer.Option([], "--stack-name", "-s", show_default=False,
+    stack_name: list[str] = typer.Option([], "--stack-name", "-s", show_default=False, metavar="NAME",
                                          help="Deployed stack to enforce (repeatable)."),
-    config: Path = typer.Option(None, "--config", "-c", help="Enforce ecr.yaml instead of a stack."),
-    system_name: str = typer.Option(None, "--system-name",
+    config: Path = typer.Option(None, "--config", "-c", metavar="FILE",
+                                help="Enforce ecr.yaml instead of a stack."),
+    system_name: str = typer.Option(None, "--system-name", metavar="NAME",
                                     help="With --config: the SystemName the stack was deployed with."),
-    region: str = typer.Option(None, "--region", envvar="AWS_REGION", help="AWS region."),
-    profile: str = typer.Option(None, "--profile", help="AWS profile (default: AWS_PROFILE)."),
-    endpoint_url: str = typer.Option(None, "--endpoint-url",
+    region: str = typer.Option(None, "--region", envvar="AWS_REGION", metavar="REGION", help="AWS region."),
+    profile: str = typer.Option(None, "--profile", metavar="PROFILE",
+                                help="AWS profile (default: AWS_PROFILE)."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
                                      help="Endpoint (default: AWS_ENDPOINT_URL[_ECR])."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
     check: bool = typer.Option(False, "--check", help="Print the plan, write nothing; exit 1 on drift."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text (a table) or json."),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel API calls."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
+                                    help="Parallel API calls (1-64)."),
 ) -> None:
     """Reconcile live ECR repositories with the desired tag mutability, scan on push and lifecycle policy.
 
