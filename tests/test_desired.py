@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator import config, desired, template
 from generator.errors import InputError
+from tests.strategies import configs
 
 CONFIG = """\
 system_name: shop
@@ -124,3 +129,18 @@ def test_merge_keeps_one_entry_and_rejects_conflicting_wishes(cfg: config.Config
     other = [desired.RepositorySettings("shop-ecr-web", "stack b: EcrWeb", "MUTABLE")]
     with pytest.raises(InputError, match=r"shop-ecr-web: stack b: EcrWeb and .*want different settings"):
         desired.merge([one, other])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=configs(), fmt=st.sampled_from(["yaml", "json"]))
+def test_any_generated_template_reads_back_as_its_config(tmp_path: Path, data: dict[str, Any],
+                                                        fmt: str) -> None:
+    path = tmp_path / "ecr.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    cfg = config.load(path)
+    body = desired.parse_template(template.render(template.build(cfg), fmt), "s")
+    assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
+    if cfg.settings_via == "template":  # without ecrgen's Metadata the Properties say the same
+        for resource in body["Resources"].values():
+            resource.pop("Metadata", None)
+        assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
