@@ -155,6 +155,8 @@ def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(ecrgen
     (["--config", "ecr.yaml"], {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
                                 "AWS_EC2_METADATA_DISABLED": "true"}, "no AWS credentials found"),
     (["--config", "ecr.yaml"], {"AWS_REGION": None, "AWS_DEFAULT_REGION": None}, "no AWS region"),
+    (["--config", "ecr.yaml", "--profile", "nope"], {}, "profile 'nope' not found"),
+    (["--config", "ecr.yaml", "--system-name", "Bad Name"], {}, "--system-name: 'Bad Name' is not a valid"),
 ])
 def test_bad_input_is_one_line_and_exit_2(ecrgen: Any, aws: str, project: Path, args: list[str],
                                           env: dict[str, str | None], message: str,
@@ -167,6 +169,17 @@ def test_bad_input_is_one_line_and_exit_2(ecrgen: Any, aws: str, project: Path, 
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert message in result.stderr
+
+
+def test_endpoint_url_flag_and_region_flag(ecrgen: Any, aws: str, project: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    boto3.client("ecr").create_repository(repositoryName="shop-ecr-web")
+    for key in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key)
+    report = run_json(ecrgen, "--config", "ecr.yaml", "--endpoint-url", aws, "--region", "us-east-1", "--check",
+                      cwd=project, code=1)
+    assert statuses(report) == {"shop-ecr-web": "planned", "shop-ecr-base": "missing",
+                                "shop-ecr-batch": "missing"}
 
 
 def test_no_credential_is_ever_printed(ecrgen: Any, stack: str, project: Path) -> None:
