@@ -112,9 +112,9 @@ def from_template(template: Mapping[str, Any], physical_names: Mapping[str, str]
         name = physical_names.get(logical_id)
         if not name:
             continue  # not deployed (a false Condition, or creation failed)
-        meta = (resource.get("Metadata") or {}).get(METADATA_KEY)
-        reader = _from_metadata if isinstance(meta, dict) else _from_properties
-        value = meta if isinstance(meta, dict) else resource.get("Properties") or {}
+        meta = _mapping(_mapping(resource.get("Metadata")).get(METADATA_KEY))
+        reader = _from_metadata if meta else _from_properties
+        value = meta or _mapping(resource.get("Properties"))
         out.append(reader(name, f"{where}: {logical_id}", value, f"Resources.{logical_id}", problems))
     if problems:
         raise InputError(where, problems)
@@ -152,10 +152,10 @@ def _from_properties(name: str, origin: str, props: dict[str, Any], at: str,
                                 f"{at}.ImageTagMutability"))
     filters = [f.get("ImageTagMutabilityExclusionFilterValue")
                for f in props.get("ImageTagMutabilityExclusionFilters") or [] if isinstance(f, dict)]
-    scan = (props.get("ImageScanningConfiguration") or {}).get("ScanOnPush")
+    scan = _mapping(props.get("ImageScanningConfiguration")).get("ScanOnPush")
     if isinstance(scan, str) and scan.lower() in ("true", "false"):
         scan = scan.lower() == "true"  # CloudFormation accepts booleans as strings
-    text = (props.get("LifecyclePolicy") or {}).get("LifecyclePolicyText")
+    text = _mapping(props.get("LifecyclePolicy")).get("LifecyclePolicyText")
     policy = None
     if isinstance(text, str):
         try:
@@ -167,6 +167,11 @@ def _from_properties(name: str, origin: str, props: dict[str, Any], at: str,
     return RepositorySettings(name, origin, mode,
                               _filters(mode, [f for f in filters if isinstance(f, str)]),
                               scan if isinstance(scan, bool) else None, policy)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a mapping, else empty: a deployed template may hold anything there."""
+    return value if isinstance(value, dict) else {}
 
 
 def _filters(mode: str | None, filters: Iterable[str]) -> frozenset[str]:
