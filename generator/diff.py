@@ -8,6 +8,7 @@ so no plan can ever delete anything.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,12 +123,16 @@ def changes(wish: RepositorySettings, live: LiveRepository) -> tuple[Change, ...
 
 def same_policy(policy: lifecycle.Policy, live_text: str | None) -> bool:
     """True when the live policy text means the same as `policy`; unreadable text never does."""
-    if live_text is None:
-        return False
+    return live_text is not None and _meaning(live_text) == policy.key()
+
+
+@functools.lru_cache(maxsize=256)
+def _meaning(text: str) -> tuple[Any, ...] | None:
+    """A policy text's key, parsed once however many repositories share the text."""
     try:
-        return lifecycle.parse_text(live_text).key() == policy.key()
+        return lifecycle.parse_text(text).key()
     except lifecycle.PolicyError:
-        return False
+        return None
 
 
 def _filters(mode: str, filters: frozenset[str]) -> frozenset[str]:
