@@ -8,6 +8,7 @@ Retries come from botocore's own retry modes, never from hand-written loops.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,8 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
     config = Config(retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
                     max_pool_connections=pool_size, user_agent_extra="ecrgen")
     try:
+        # botocore itself reads only AWS_DEFAULT_REGION; the SDKs' AWS_REGION is honoured here.
+        region = region or os.environ.get("AWS_REGION") or None
         return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
     except NoRegionError:
         raise InputError("aws", "no AWS region: pass --region or set AWS_REGION") from None

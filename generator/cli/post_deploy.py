@@ -28,7 +28,7 @@ def post_deploy(
                                 help="Enforce ecr.yaml instead of a stack."),
     system_name: str = typer.Option(None, "--system-name", metavar="NAME",
                                     help="With --config: the SystemName the stack was deployed with."),
-    region: str = typer.Option(None, "--region", envvar="AWS_REGION", metavar="REGION", help="AWS region."),
+    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
     profile: str = typer.Option(None, "--profile", metavar="PROFILE",
                                 help="AWS profile (default: AWS_PROFILE)."),
     endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
