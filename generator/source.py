@@ -87,6 +87,9 @@ def load(path: Path | str, text: str | None = None) -> Document:
         raise InputError(source, Problem(f"YAML syntax error: {exc.problem}", line=line)) from None
     except yaml.YAMLError as exc:
         raise InputError(source, f"YAML syntax error: {exc}") from None
+    except RecursionError:  # an alias inside its own anchor (`&a [*a]`), or hundreds of levels
+        raise InputError(source, "nests too deeply: an alias that contains itself, or hundreds of "
+                         "nested lists or mappings") from None
     finally:
         loader.dispose()
     return Document(source, data, lines)
