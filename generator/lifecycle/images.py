@@ -75,6 +75,8 @@ def load_images(text: str, source: str) -> list[Image]:
     except json.JSONDecodeError as exc:
         raise InputError(source, Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
                                          line=exc.lineno)) from None
+    except RecursionError:
+        raise InputError(source, "nests too deeply: hundreds of nested lists or objects") from None
     return parse_images(data, source)
 
 

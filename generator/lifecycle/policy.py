@@ -33,6 +33,7 @@ TIME_COUNT_TYPES = frozenset(COUNT_TYPES[1:])
 MAX_RULES = 50
 MIN_TEXT, MAX_TEXT = 100, 30_720
 MAX_WILDCARDS = 4
+TOO_DEEP = "nests too deeply: hundreds of nested lists or objects"  # json.loads' RecursionError
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ def parse_text(text: str) -> Policy:
     except json.JSONDecodeError as exc:
         raise PolicyError([PolicyProblem(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
+    except RecursionError:
+        raise PolicyError([PolicyProblem(TOO_DEEP)]) from None
     return parse(data)
 
 
@@ -379,6 +382,8 @@ def read_file(path: Path | str) -> tuple[Policy | None, list[Problem]]:
     except json.JSONDecodeError as exc:
         raise InputError(str(path), Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
                                             line=exc.lineno)) from None
+    except RecursionError:
+        raise InputError(str(path), TOO_DEEP) from None
     try:
         return parse(data), []
     except PolicyError as exc:
