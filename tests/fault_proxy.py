@@ -8,8 +8,8 @@ the body, outcome), so tests can bound the number of calls and see which reposit
 
 Decisions are deterministic for a seed *whatever the thread interleaving*: the fate of a
 request depends only on the seed, the request body and how many times that same body was seen
-before, never on arrival order. Faults are injected only into AWS JSON-protocol calls (those
-with an `X-Amz-Target` header, e.g. ECR); query-protocol calls such as CloudFormation pass.
+before, never on arrival order. Errors come in the shape of the call's protocol: AWS JSON for
+calls with an `X-Amz-Target` header (ECR), query-protocol XML otherwise (CloudFormation).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class RepositoryFault:
 class Faults:
     """Shares (0..1) of JSON-protocol requests that fail, checked in this order."""
 
-    throttle: float = 0.0        # HTTP 400 ThrottlingException
+    throttle: float = 0.0        # HTTP 400 ThrottlingException (JSON) or Throttling (query)
     server_error: float = 0.0    # HTTP 500 InternalFailure or 503 ServiceUnavailable, half each
     drop: float = 0.0            # the connection is closed without a reply
     delay: float = 0.0           # forwarded after `delay_seconds`
@@ -154,9 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         if fault is not None:
-            status, code = fault
-            error = {"__type": code, "message": f"{code} (injected by the fault proxy)"}
-            self._reply(status, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(error).encode())
+            self._reply_error(*fault, json_protocol)
             return
         if outcome == "delayed":
             time.sleep(self.state.faults.delay_seconds)
@@ -172,12 +170,13 @@ class _Handler(BaseHTTPRequestHandler):
         for rule in faults.repositories:
             if rule.applies(operation, repositories):
                 return rule.error, (rule.status, rule.error)
-        if not json_protocol or (faults.operations is not None and operation not in faults.operations):
+        if faults.operations is not None and operation not in faults.operations:
             return "forwarded", None
+        throttling = "ThrottlingException" if json_protocol else "Throttling"
         digest = hashlib.sha256(f"{faults.seed}:{attempt}:".encode() + key).digest()
         roll = int.from_bytes(digest[:8], "big") / 2**64
         for share, outcome, fault in (
-                (faults.throttle, "ThrottlingException", (400, "ThrottlingException")),
+                (faults.throttle, throttling, (400, throttling)),
                 (faults.server_error / 2, "InternalFailure", (500, "InternalFailure")),
                 (faults.server_error / 2, "ServiceUnavailable", (503, "ServiceUnavailable")),
                 (faults.drop, "drop", None),
@@ -206,6 +205,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(response.status, [(k, v) for k, v in response.getheaders()
                                           if k.lower() not in _HOP_BY_HOP], data)
             return
+
+    def _reply_error(self, status: int, code: str, json_protocol: bool) -> None:
+        message = f"{code} (injected by the fault proxy)"
+        if json_protocol:
+            body = json.dumps({"__type": code, "message": message}).encode()
+            self._reply(status, [("Content-Type", "application/x-amz-json-1.1")], body)
+            return
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                "</Error><RequestId>fault-proxy</RequestId></ErrorResponse>").encode()
+        self._reply(status, [("Content-Type", "text/xml")], body)
 
     def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
         self.send_response(status)

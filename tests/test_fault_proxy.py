@@ -58,6 +58,16 @@ def test_botocore_retries_through_throttling_and_server_errors(fault_proxy: Faul
     assert fault_proxy.counts("forwarded") == {"CreateRepository": 15, "DescribeRepositories": 1}
 
 
+def test_query_protocol_errors_are_xml(fault_proxy: FaultProxy) -> None:
+    fault_proxy.configure(Faults(throttle=1.0))
+    cloudformation = boto3.client("cloudformation", endpoint_url=fault_proxy.url,
+                                  config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    with pytest.raises(ClientError) as info:
+        cloudformation.describe_stacks()
+    assert info.value.response["Error"]["Code"] == "Throttling"
+    assert fault_proxy.counts("Throttling") == {"DescribeStacks": 1}
+
+
 def test_dropped_connections_surface_as_connection_errors(fault_proxy: FaultProxy) -> None:
     fault_proxy.configure(Faults(drop=1.0))
     with pytest.raises(ConnectionClosedError):

@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from generator import config as config_module
+from generator import template
 from tests.conftest import run_ecrgen
 from tests.fault_proxy import FaultProxy, Faults, RepositoryFault, fault_proxy
 
@@ -143,6 +144,28 @@ def test_dropped_connections_and_slow_replies_converge(fault_proxy: FaultProxy, 
     assert fault_proxy.counts("drop") and fault_proxy.counts("delayed")
     assert {name: live(aws, physical(name)) for name in [*DRIFTED, "bad"]} == dict.fromkeys(
         [*DRIFTED, "bad"], ("IMMUTABLE", True, True))
+
+
+def test_a_stack_read_through_throttled_cloudformation_converges(fault_proxy: FaultProxy, tmp_path: Path,
+                                                                 aws: str) -> None:
+    """--stack-name: GetTemplate and ListStackResources (query protocol, XML errors) are throttled
+    too. moto's CloudFormation creates the repositories MUTABLE, without scan or policy: drifted."""
+    path = tmp_path / "ecr.yaml"
+    path.write_text(CONFIG.replace("system_name: myapp", "system_name: myapp\nsettings_via: post-deploy\n"
+                                   "outputs: []") + "".join(f"  - name: {name}\n" for name in DRIFTED))
+    body = template.render(template.build(config_module.load(path)))
+    boto3.client("cloudformation", endpoint_url=aws).create_stack(StackName="app", TemplateBody=body)
+    fault_proxy.configure(Faults(throttle=0.3, server_error=0.1, seed=4,
+                                 operations=frozenset({"GetTemplate", "ListStackResources"})))
+
+    result = run_ecrgen("post-deploy", "--stack-name", "app", "--output", "json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["changed"] == len(DRIFTED)
+    assert {name: live(aws, physical(name)) for name in DRIFTED} == dict.fromkeys(DRIFTED, ("IMMUTABLE", True, True))
+    assert fault_proxy.counts("forwarded")["GetTemplate"] == 1
+    faulted = {r.operation for r in fault_proxy.requests if r.outcome != "forwarded"}
+    assert faulted and faulted <= {"GetTemplate", "ListStackResources"}
 
 
 def test_a_converged_rerun_under_throttling_reads_only(fault_proxy: FaultProxy, account: Path) -> None:
