@@ -33,6 +33,7 @@ repositories:
 """
 DRIFTED = [f"svc-{index}" for index in range(10)]
 IN_SYNC = ["steady-a", "steady-b", "steady-c"]
+MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 WRITES = {"PutImageTagMutability", "PutImageScanningConfiguration", "PutLifecyclePolicy"}
 
 
@@ -177,3 +178,29 @@ def test_a_converged_rerun_under_throttling_reads_only(fault_proxy: FaultProxy, 
     assert code == 0
     assert report["summary"]["inSync"] == len(DRIFTED) + len(IN_SYNC) + 1
     assert not set(fault_proxy.counts()) & WRITES
+
+
+def test_live_preview_through_throttling_matches_a_calm_run(fault_proxy: FaultProxy, aws: str) -> None:
+    """Reading a repository's images and policy under throttling gives the same preview as without
+    faults (moto answers DescribeImages in one page; pagination is tested with Stubber elsewhere)."""
+    ecr = boto3.client("ecr", endpoint_url=aws)
+    ecr.create_repository(repositoryName="myapp-ecr-web")
+    for index in range(150):
+        layer = {"size": 1000, "digest": f"sha256:{index:064x}"}  # moto's digest hashes the layers
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": MEDIA_TYPE, "layers": [layer]})
+        ecr.put_image(repositoryName="myapp-ecr-web", imageManifest=manifest, imageTag=f"v{index}")
+    keep = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                                        "countNumber": 20}, "action": {"type": "expire"}}]}
+    ecr.put_lifecycle_policy(repositoryName="myapp-ecr-web", lifecyclePolicyText=json.dumps(keep))
+    args = ("lifecycle", "preview", "--repository", "myapp-ecr-web", "--live", "--output", "json",
+            "--now", "2030-01-01T00:00:00Z")
+    calm = run_ecrgen(*args)
+    assert calm.returncode == 0, calm.stderr
+    fault_proxy.configure(Faults(throttle=0.3, server_error=0.1, seed=4))
+
+    stormy = run_ecrgen(*args)
+
+    assert stormy.returncode == 0, stormy.stderr
+    assert json.loads(stormy.stdout) == json.loads(calm.stdout)
+    assert json.loads(calm.stdout)["summary"]["expiringImageTotalCount"] == 130
+    assert len(fault_proxy.requests) > sum(fault_proxy.counts("forwarded").values())
