@@ -50,6 +50,7 @@ class RepositoryFault:
 class Faults:
     """Shares (0..1) of JSON-protocol requests that fail, checked in this order."""
 
+    throttle_first: int = 0      # every distinct request is throttled on its first N tries
     throttle: float = 0.0        # HTTP 400 ThrottlingException (JSON) or Throttling (query)
     server_error: float = 0.0    # HTTP 500 InternalFailure or 503 ServiceUnavailable, half each
     drop: float = 0.0            # the connection is closed without a reply
@@ -173,6 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.operations is not None and operation not in faults.operations:
             return "forwarded", None
         throttling = "ThrottlingException" if json_protocol else "Throttling"
+        if attempt < faults.throttle_first:
+            return throttling, (400, throttling)
         digest = hashlib.sha256(f"{faults.seed}:{attempt}:".encode() + key).digest()
         roll = int.from_bytes(digest[:8], "big") / 2**64
         for share, outcome, fault in (
