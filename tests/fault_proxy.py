@@ -53,7 +53,8 @@ class Faults:
     throttle_first: int = 0      # every distinct request is throttled on its first N tries
     throttle: float = 0.0        # HTTP 400 ThrottlingException (JSON) or Throttling (query)
     server_error: float = 0.0    # HTTP 500 InternalFailure or 503 ServiceUnavailable, half each
-    drop: float = 0.0            # the connection is closed without a reply
+    drop: float = 0.0            # the connection is closed without a reply, the request not forwarded
+    drop_reply: float = 0.0      # forwarded (a write is made), then closed without a reply
     delay: float = 0.0           # forwarded after `delay_seconds`
     delay_seconds: float = 0.2
     operations: frozenset[str] | None = None  # only these get random faults; None: all
@@ -63,7 +64,8 @@ class Faults:
 
 @dataclass(frozen=True)
 class Request:
-    """One request as the proxy saw it: `outcome` is `forwarded`, `delayed` or the fault name."""
+    """One request as the proxy saw it: `outcome` is `forwarded`, `delayed`, `drop`,
+    `drop-reply` or the error code sent."""
 
     operation: str
     repositories: tuple[str, ...]
@@ -150,16 +152,23 @@ class _Handler(BaseHTTPRequestHandler):
         outcome, fault = self._decide(operation, repositories, json_protocol, body)
         with self.state.lock:
             self.state.requests.append(Request(operation, repositories, outcome))
-        if outcome == "drop":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
         if fault is not None:
             self._reply_error(*fault, json_protocol)
             return
         if outcome == "delayed":
             time.sleep(self.state.faults.delay_seconds)
-        self._forward(body)
+        if outcome == "drop":
+            self._hang_up()
+            return
+        response = self._forward(body)
+        if outcome == "drop-reply":
+            self._hang_up()
+        else:
+            self._reply(*response)
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _decide(self, operation: str, repositories: tuple[str, ...], json_protocol: bool,
                 body: bytes) -> tuple[str, tuple[int, str] | None]:
@@ -183,31 +192,29 @@ class _Handler(BaseHTTPRequestHandler):
                 (faults.server_error / 2, "InternalFailure", (500, "InternalFailure")),
                 (faults.server_error / 2, "ServiceUnavailable", (503, "ServiceUnavailable")),
                 (faults.drop, "drop", None),
+                (faults.drop_reply, "drop-reply", None),
                 (faults.delay, "delayed", None)):
             if roll < share:
                 return outcome, fault
             roll -= share
         return "forwarded", None
 
-    def _forward(self, body: bytes) -> None:
-        for attempt in range(2):  # a pooled upstream connection may have gone stale
-            conn = getattr(self._local, "conn", None)
-            if conn is None:
-                conn = self._local.conn = http.client.HTTPConnection(*self.upstream, timeout=60)
-            try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                conn.request(self.command, self.path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                self._local.conn = None
-                if attempt:
-                    raise
-                continue
-            self._reply(response.status, [(k, v) for k, v in response.getheaders()
-                                          if k.lower() not in _HOP_BY_HOP], data)
-            return
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        """moto's reply: status, end-to-end headers, body."""
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        try:
+            return self._exchange(body, headers)
+        except (http.client.HTTPException, OSError):  # a pooled upstream connection may have gone stale
+            return self._exchange(body, headers)
+
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        conn = getattr(self._local, "conn", None) or http.client.HTTPConnection(*self.upstream, timeout=60)
+        self._local.conn = None
+        conn.request(self.command, self.path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        self._local.conn = conn  # kept for this thread's next request only once it worked
+        return response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP], data
 
     def _reply_error(self, status: int, code: str, json_protocol: bool) -> None:
         message = f"{code} (injected by the fault proxy)"

@@ -76,6 +76,14 @@ def test_dropped_connections_surface_as_connection_errors(fault_proxy: FaultProx
     assert fault_proxy.counts("drop") == {"DescribeRepositories": 1}
 
 
+def test_a_dropped_reply_still_made_the_call(fault_proxy: FaultProxy, aws: str) -> None:
+    fault_proxy.configure(Faults(drop_reply=1.0))
+    with pytest.raises(ConnectionClosedError):
+        ecr(fault_proxy.url).create_repository(repositoryName="made-anyway")
+    assert [r["repositoryName"] for r in ecr(aws).describe_repositories()["repositories"]] == ["made-anyway"]
+    assert fault_proxy.counts("drop-reply") == {"CreateRepository": 1}
+
+
 def test_delayed_replies_still_arrive(fault_proxy: FaultProxy) -> None:
     fault_proxy.configure(Faults(delay=1.0, delay_seconds=0.05))
     assert ecr(fault_proxy.url).describe_repositories()["repositories"] == []

@@ -136,13 +136,14 @@ def test_one_refused_repository_fails_alone(fault_proxy: FaultProxy, account: Pa
 
 def test_dropped_connections_and_slow_replies_converge(fault_proxy: FaultProxy, account: Path,
                                                        aws: str) -> None:
-    fault_proxy.configure(Faults(drop=0.15, delay=0.2, delay_seconds=0.3, seed=3))
+    # drop_reply: the write is made but its reply is lost, so botocore sends it again (puts are idempotent)
+    fault_proxy.configure(Faults(drop=0.1, drop_reply=0.1, delay=0.2, delay_seconds=0.3, seed=3))
 
     code, report = post_deploy(account, "--concurrency", "4")
 
     assert code == 0, report
     assert report["summary"]["changed"] == len(DRIFTED) + 1
-    assert fault_proxy.counts("drop") and fault_proxy.counts("delayed")
+    assert fault_proxy.counts("drop") and fault_proxy.counts("drop-reply") and fault_proxy.counts("delayed")
     assert {name: live(aws, physical(name)) for name in [*DRIFTED, "bad"]} == dict.fromkeys(
         [*DRIFTED, "bad"], ("IMMUTABLE", True, True))
 
