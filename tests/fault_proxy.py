@@ -2,8 +2,9 @@
 
 Point `AWS_ENDPOINT_URL` at `FaultProxy.url`: every request is forwarded to moto unless the
 configured `Faults` say to answer it with a throttling error, a server error, a dropped
-connection or a delay, or a `RepositoryFault` always fails one repository's operations (the
-way an IAM policy denies one ARN). Every request is recorded (operation, repositories named in
+connection (before forwarding, or after it so that the call is made but its reply lost) or a
+delay, or a `RepositoryFault` always fails one repository's operations (the way an IAM policy
+denies one ARN). Every request is recorded (operation, repositories named in
 the body, outcome), so tests can bound the number of calls and see which repository was written.
 
 Decisions are deterministic for a seed *whatever the thread interleaving*: the fate of a
@@ -48,7 +49,8 @@ class RepositoryFault:
 
 @dataclass(frozen=True)
 class Faults:
-    """Shares (0..1) of JSON-protocol requests that fail, checked in this order."""
+    """What goes wrong: `repositories` rules first, then the first `throttle_first` tries of every
+    request, then shares (0..1) of the remaining requests, in this order."""
 
     throttle_first: int = 0      # every distinct request is throttled on its first N tries
     throttle: float = 0.0        # HTTP 400 ThrottlingException (JSON) or Throttling (query)
