@@ -47,6 +47,8 @@ def _problems(text: str) -> list[tuple[int | None, str]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return [(exc.lineno, f"not valid JSON: {exc.msg} (policy line {exc.lineno}, column {exc.colno})")]
+    except RecursionError:
+        return [(None, lifecycle.policy.TOO_DEEP)]
     try:
         lifecycle.parse(data)
     except lifecycle.PolicyError as exc:

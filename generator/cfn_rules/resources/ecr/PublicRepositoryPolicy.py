@@ -45,7 +45,7 @@ class PublicRepositoryPolicy(CloudFormationLintRule):
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
 
 
