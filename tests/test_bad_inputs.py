@@ -3,7 +3,7 @@
 A case is a folder with its input files and a `case.yaml`: `args` (the ecrgen arguments, run
 inside a copy of the folder), `exit` (2 unless the contract says otherwise), `stderr` (fragments
 that must all appear on stderr: the file, the field, what is allowed) and `aws: true` when the
-command needs the local AWS. Every case must also print no traceback, and leave the folder as
+command needs the local AWS; `stdout` likewise for findings, which `ecrgen lint` prints there. Every case must also print no traceback, and leave the folder as
 it was: an existing `--out` file byte-identical, nothing half-written, no temporary files.
 """
 
@@ -49,6 +49,8 @@ def test_bad_input_is_reported_cleanly(name: str, tmp_path: Path, request: pytes
 
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert result.returncode == spec["exit"], result.stderr
-    missing = [fragment for fragment in spec["stderr"] if fragment not in result.stderr]
-    assert not missing, f"stderr lacks {missing}:\n{result.stderr}"
+    for stream in ("stderr", "stdout"):
+        text = getattr(result, stream)
+        missing = [fragment for fragment in spec.get(stream, []) if fragment not in text]
+        assert not missing, f"{stream} lacks {missing}:\n{text}"
     assert snapshot(work) == before
