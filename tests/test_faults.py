@@ -8,6 +8,9 @@ policy; or already in sync), then ecrgen runs as a pipeline would, through the p
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +208,24 @@ def test_live_preview_through_throttling_matches_a_calm_run(fault_proxy: FaultPr
     assert json.loads(stormy.stdout) == json.loads(calm.stdout)
     assert json.loads(calm.stdout)["summary"]["expiringImageTotalCount"] == 130
     assert fault_proxy.counts("ThrottlingException") == {op: 2 * n for op, n in fault_proxy.counts("forwarded").items()}
+
+
+def test_a_run_killed_halfway_is_finished_by_the_next(fault_proxy: FaultProxy, account: Path, aws: str) -> None:
+    """SIGKILL while writing (slowed down by delayed replies): the next run writes only what is
+    left, and then everything is in sync."""
+    fault_proxy.configure(Faults(delay=1.0, delay_seconds=0.2, operations=frozenset(WRITES)))
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "post-deploy", "--config", str(account),
+                             "--concurrency", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and sum(fault_proxy.counts("delayed").values()) < 8:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    written = sum(fault_proxy.counts("delayed").values())
+    fault_proxy.configure(Faults())
+
+    code, report = post_deploy(account)
+
+    assert code == 0
+    remaining = sum(len(r["changes"]) for r in report["repositories"])
+    assert 0 < remaining <= 3 * (len(DRIFTED) + 1) - written + 2  # at most the 2 in flight are redone
+    assert post_deploy(account, "--check")[0] == 0
