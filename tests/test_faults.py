@@ -229,3 +229,19 @@ def test_a_run_killed_halfway_is_finished_by_the_next(fault_proxy: FaultProxy, a
     remaining = sum(len(r["changes"]) for r in report["repositories"])
     assert 0 < remaining <= 3 * (len(DRIFTED) + 1) - written + 2  # at most the 2 in flight are redone
     assert post_deploy(account, "--check")[0] == 0
+
+
+def test_a_missing_repository_is_found_through_throttling(fault_proxy: FaultProxy, account: Path) -> None:
+    """ECR fails a whole DescribeRepositories batch for one unknown name; finding it must survive
+    throttled retries, and the rest of the batch still converges."""
+    account.write_text(account.read_text() + "  - name: ghost\n")
+    fault_proxy.configure(Faults(throttle_first=1, throttle=0.3, seed=5))
+
+    code, report = post_deploy(account)
+
+    assert code == 1
+    statuses = {r["repositoryName"]: r["status"] for r in report["repositories"]}
+    assert statuses.pop(physical("ghost")) == "missing"
+    assert statuses == {**{physical(n): "changed" for n in [*DRIFTED, "bad"]},
+                        **{physical(n): "in-sync" for n in IN_SYNC}}
+    assert report["summary"]["apiCalls"]["DescribeRepositories"] <= 3
