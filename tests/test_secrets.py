@@ -117,3 +117,18 @@ def test_live_preview(run: Run) -> None:
         run("lifecycle", "preview", "--config", "ecr.yaml", "--repository", "web", "--live",
             "--output", output)
     run("lifecycle", "preview", "--repository", "myapp-ecr-nope", "--live", exit=2)
+
+
+@pytest.mark.usefixtures("repositories")
+def test_credentials_from_a_profile(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same secrets from a shared credentials file and --profile / AWS_PROFILE."""
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[pipeline]\naws_access_key_id = {AWS_ACCESS_KEY_ID}\naws_secret_access_key = "
+                           "{AWS_SECRET_ACCESS_KEY}\naws_session_token = {AWS_SESSION_TOKEN}\n".format(**SECRETS))
+    for key in SECRETS:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    run("post-deploy", "--config", "ecr.yaml", "--profile", "pipeline", "--output", "json")
+    run("post-deploy", "--config", "ecr.yaml", "--profile", "nobody", "--output", "json", exit=2)
+    monkeypatch.setenv("AWS_PROFILE", "pipeline")
+    run("lifecycle", "preview", "--repository", "myapp-ecr-web", "--live", "--output", "json")
