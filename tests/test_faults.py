@@ -1,5 +1,6 @@
-"""`ecrgen post-deploy` against moto behind the fault proxy: throttling, server errors, dropped
-connections and one repository that AWS always refuses.
+"""ecrgen against moto behind the fault proxy: throttling, server errors, dropped connections and
+replies, delays, one repository that AWS always refuses, a run killed halfway; post-deploy from
+ecr.yaml and from a stack, and the live lifecycle preview.
 
 Repositories are created in moto directly (drifted: MUTABLE, scan on push off, no lifecycle
 policy; or already in sync), then ecrgen runs as a pipeline would, through the proxy.
