@@ -19,6 +19,7 @@ import hashlib
 import http.client
 import json
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -92,8 +93,7 @@ class FaultProxy:
         self._state = _State(faults or Faults())
         handler = type("Handler", (_Handler,), {"state": self._state, "upstream": (target.hostname,
                                                                                     target.port or 80)})
-        self._server = ThreadingHTTPServer((HOST, 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((HOST, 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://{HOST}:{self._server.server_address[1]}"
 
@@ -126,6 +126,15 @@ class FaultProxy:
     def counts(self, outcome: str | None = None) -> Counter[str]:
         """Requests per operation, all of them or only those with `outcome`."""
         return Counter(r.operation for r in self.requests if outcome is None or r.outcome == outcome)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (killed, or gave up) is normal here; anything else is a bug."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
