@@ -84,9 +84,9 @@ def load(path: Path | str, text: str | None = None) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise InputError(source, Problem(f"YAML syntax error: {exc.problem}", line=line)) from None
+        raise InputError(source, Problem(f"{_syntax(source)} error: {exc.problem}", line=line)) from None
     except yaml.YAMLError as exc:
-        raise InputError(source, f"YAML syntax error: {exc}") from None
+        raise InputError(source, f"{_syntax(source)} error: {exc}") from None
     except RecursionError:  # an alias inside its own anchor (`&a [*a]`), or hundreds of levels
         raise InputError(source, "nests too deeply: an alias that contains itself, or hundreds of "
                          "nested lists or mappings") from None
@@ -95,8 +95,19 @@ def load(path: Path | str, text: str | None = None) -> Document:
     return Document(source, data, lines)
 
 
+def _syntax(source: str) -> str:
+    """What the user wrote: JSON files are read by the YAML parser, but say JSON to them."""
+    return "JSON syntax" if source.lower().endswith(".json") else "YAML syntax"
+
+
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _build(loader: Any, node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
     lines[path] = node.start_mark.line + 1
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise InputError(source, Problem(f"unsupported YAML tag {node.tag!r}: plain values only",
+                                         dotted(path), lines[path]))
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
