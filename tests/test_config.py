@@ -223,6 +223,10 @@ BAD_CONFIGS = {
         - just
         - a list
         """, ["ecr.yaml:1:", "must be a mapping"]),
+    "yaml tag on a list": ("""\
+        system_name: shop
+        repositories: !Ref [web]
+        """, ["ecr.yaml:2:", "repositories", "unsupported YAML tag '!Ref'"]),
     "yaml syntax": ("""\
         system_name: shop
         repositories: [{name: web}
