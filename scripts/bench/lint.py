@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+from startup import BIN, wall_time  # scripts/bench/startup.py
+
 TARGET_RATIO = 1.3
 
 
@@ -36,16 +35,6 @@ def config(repositories: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def seconds(command: list[str]) -> float:
-    """Wall time of one run; the exit code is 0 on a clean template, anything else is a failure."""
-    start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
-    return elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each command (median is reported)")
@@ -54,13 +43,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         cfg, template = Path(work) / "ecr.yaml", Path(work) / "ecr-template.yaml"
         cfg.write_text(config(args.repositories))
-        seconds([str(BIN / "ecrgen"), "template", "--config", str(cfg), "--out", str(template), "--no-lint"])
-        commands = {"ecrgen lint": [str(BIN / "ecrgen"), "lint", str(template)],
+        ecrgen = str(BIN / "ecrgen")
+        wall_time([ecrgen, "template", "--config", str(cfg), "--out", str(template), "--no-lint"])
+        commands = {"ecrgen lint": [ecrgen, "lint", str(template)],
                     "cfn-lint": [str(BIN / "cfn-lint"), str(template)]}
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, command in commands.items():
-                times[name].append(seconds(command))
+                times[name].append(wall_time(command))
         size = template.stat().st_size
     median = {name: statistics.median(values) for name, values in times.items()}
     ratio = median["ecrgen lint"] / median["cfn-lint"]
