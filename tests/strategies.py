@@ -36,7 +36,8 @@ def lifecycle_rules(draw: st.DrawFn) -> list[dict[str, Any]]:
                       draw(DAYS)})
     elif last == "archive":
         rules.append({"tag_status": "any", "since_pulled_days": draw(DAYS), "action": "archive"})
-        rules.append({"tag_status": "any", "storage_class": "archive", "since_archived_days": draw(DAYS)})
+        rules.append({"tag_status": "any", "storage_class": "archive",
+                      "since_archived_days": draw(st.integers(90, 3650))})
     for rule in rules:
         description = draw(DESCRIPTION)
         if description:

@@ -46,6 +46,9 @@ def test_the_articles_policy_parses_and_renders_back() -> None:
     ({"rules": [rule(tagStatus="bogus")]}, "selection.tagStatus: must be one of tagged, untagged, any, got 'bogus'"),
     ({"rules": [rule(countType="olderThan")]}, "selection.countType: must be one of"),
     ({"rules": [rule(countNumber=0)]}, "selection.countNumber: must be an integer of at least 1"),
+    ({"rules": [rule(countNumber=2**31)]}, "selection.countNumber: must be 1 to 2,147,483,647, got 2147483648"),
+    ({"rules": [rule(storageClass="archive", countType="sinceImageTransitioned", countUnit="days", countNumber=89)]},
+     "archived images cannot be expired before 90 days in archive, got 89"),
     ({"rules": [rule(countNumber=True)]}, "selection.countNumber: must be an integer"),
     ({"rules": [rule(countType="sinceImagePushed")]}, "selection.countUnit: must be 'days'"),
     ({"rules": [rule(countUnit="days")]}, "selection.countUnit: is not allowed with countType 'imageCountMoreThan'"),
@@ -100,9 +103,9 @@ def test_each_storage_class_has_its_own_any_and_untagged_rule() -> None:
         rule(1, tagStatus="untagged", countType="sinceImagePulled", countUnit="days",
              action={"type": "transition", "targetStorageClass": "archive"}),
         rule(2, tagStatus="untagged", storageClass="archive", countType="sinceImageTransitioned",
-             countUnit="days"),
+             countUnit="days", countNumber=90),
         rule(3, tagStatus="tagged", tagPrefixList=["v"], storageClass="archive",
-             countType="sinceImageTransitioned", countUnit="days"),
+             countType="sinceImageTransitioned", countUnit="days", countNumber=180),
     ]}
     assert len(lifecycle.parse(data).rules) == 3
 

@@ -33,6 +33,8 @@ TIME_COUNT_TYPES = frozenset(COUNT_TYPES[1:])
 MAX_RULES = 50
 MIN_TEXT, MAX_TEXT = 100, 30_720
 MAX_WILDCARDS = 4
+MAX_COUNT = 2**31 - 1  # ECR reads countNumber and rulePriority as 32-bit integers
+MIN_ARCHIVE_DAYS = 90  # archived images are kept (and billed) for at least 90 days
 TOO_DEEP = "nests too deeply: hundreds of nested lists or objects"  # json.loads' RecursionError
 
 
@@ -336,10 +338,14 @@ def validate(policy: Policy) -> list[PolicyProblem]:
 
 
 def _validate_rule(rule: Rule, index: int, bad: Any) -> None:
-    if isinstance(rule.priority, bool) or not isinstance(rule.priority, int) or rule.priority < 1:
-        bad(index, "rulePriority", f"must be a positive integer, got {rule.priority!r}")
-    if rule.count_number < 1:
-        bad(index, "selection.countNumber", f"must be at least 1, got {rule.count_number}")
+    priority = rule.priority
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= MAX_COUNT:
+        bad(index, "rulePriority", f"must be a positive integer up to {MAX_COUNT:,}, got {rule.priority!r}")
+    if not 1 <= rule.count_number <= MAX_COUNT:
+        bad(index, "selection.countNumber", f"must be 1 to {MAX_COUNT:,}, got {rule.count_number}")
+    elif rule.count_type == "sinceImageTransitioned" and rule.count_number < MIN_ARCHIVE_DAYS:
+        bad(index, "selection.countNumber", f"archived images cannot be expired before "
+            f"{MIN_ARCHIVE_DAYS} days in archive, got {rule.count_number}")
     if rule.tag_status == "tagged":
         if bool(rule.tag_prefixes) == bool(rule.tag_patterns):
             bad(index, "selection.tagPrefixList",
