@@ -9,12 +9,11 @@ Run on a quiet machine: `.venv/bin/python scripts/bench/lint.py [--repeat 5] [--
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from startup import BIN, wall_time  # scripts/bench/startup.py
+from startup import BIN, medians, wall_time  # scripts/bench/startup.py
 
 TARGET_RATIO = 1.3
 
@@ -47,16 +46,12 @@ def main() -> None:
         wall_time([ecrgen, "template", "--config", str(cfg), "--out", str(template), "--no-lint"])
         commands = {"ecrgen lint": [ecrgen, "lint", str(template)],
                     "cfn-lint": [str(BIN / "cfn-lint"), str(template)]}
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.repeat):
-            for name, command in commands.items():
-                times[name].append(wall_time(command))
+        median = medians(commands, args.repeat)
         size = template.stat().st_size
-    median = {name: statistics.median(values) for name, values in times.items()}
     ratio = median["ecrgen lint"] / median["cfn-lint"]
     print(f"template: {args.repositories} repositories, {size:,} bytes; {args.repeat} runs each")
-    for name, values in times.items():
-        print(f"{name:12s} median {median[name]:6.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
+    for name, seconds in median.items():
+        print(f"{name:12s} median {seconds:6.2f} s")
     print(f"ratio ecrgen lint / cfn-lint: {ratio:.2f} (target <= {TARGET_RATIO})")
     sys.exit(0 if ratio <= TARGET_RATIO else 1)
 
