@@ -15,12 +15,11 @@ from typing import Any, get_args
 
 import yaml
 
-from generator import lifecycle, source
+from generator import METADATA_KEY, lifecycle, source
 from generator.config import EXCLUSION_MODES, SYSTEM_NAME_PATTERN, Config, Mutability
 from generator.errors import InputError, Problem
 
 REPOSITORY_TYPE = "AWS::ECR::Repository"
-METADATA_KEY = "ecrgen"  # the key `generator.template.desired_metadata` writes
 MUTABILITIES: tuple[str, ...] = get_args(Mutability)
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
+from generator import METADATA_KEY
 from generator.config import SYSTEM_NAME_PATTERN, Config, Repository
 
-METADATA_KEY = "ecrgen"
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
 MAX_BODY_BYTES = 1_000_000  # deploying through S3

@@ -11,9 +11,9 @@ from typing import Any
 
 from cfnlint.template import Template
 
+from generator import METADATA_KEY
+
 REPOSITORY_TYPE = "AWS::ECR::Repository"
-# generator.template.METADATA_KEY; not imported from there because that pulls in troposphere.
-METADATA_KEY = "ecrgen"
 
 Path = list[str | int]
 
