@@ -7,6 +7,7 @@ validation errors can point at the line the user must edit.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,20 @@ def dotted(path: Path_) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+JSON_TOO_DEEP = "nests too deeply: hundreds of nested lists or objects"  # json.loads' RecursionError
+
+
+def load_json(text: str, source: str) -> Any:
+    """JSON text as data, or an InputError at the line where it breaks."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
+                                         line=exc.lineno)) from None
+    except RecursionError:
+        raise InputError(source, JSON_TOO_DEEP) from None
 
 
 def read_text(path: Path | str) -> str:

@@ -7,12 +7,12 @@ datetimes (boto3). Times become UTC epoch seconds so the evaluator compares plai
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from generator.errors import InputError, Problem
+from generator.source import load_json
 
 ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
 IMAGE_STATUSES = (ACTIVE, ARCHIVED, ACTIVATING)
@@ -70,14 +70,7 @@ def format_timestamp(epoch: float) -> str:
 
 def load_images(text: str, source: str) -> list[Image]:
     """Parse describe-images JSON text; raises InputError naming every broken field."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
-                                         line=exc.lineno)) from None
-    except RecursionError:
-        raise InputError(source, "nests too deeply: hundreds of nested lists or objects") from None
-    return parse_images(data, source)
+    return parse_images(load_json(text, source), source)
 
 
 def parse_images(data: Any, source: str) -> list[Image]:

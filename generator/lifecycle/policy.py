@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from generator import source
 from generator.errors import InputError, Problem
+from generator.source import JSON_TOO_DEEP
 
 TagStatus = Literal["tagged", "untagged", "any"]
 StorageClass = Literal["standard", "archive"]
@@ -35,7 +37,6 @@ MIN_TEXT, MAX_TEXT = 100, 30_720
 MAX_WILDCARDS = 4
 MAX_COUNT = 2**31 - 1  # ECR reads countNumber and rulePriority as 32-bit integers
 MIN_ARCHIVE_DAYS = 90  # archived images are kept (and billed) for at least 90 days
-TOO_DEEP = "nests too deeply: hundreds of nested lists or objects"  # json.loads' RecursionError
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def parse_text(text: str) -> Policy:
         raise PolicyError([PolicyProblem(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
     except RecursionError:
-        raise PolicyError([PolicyProblem(TOO_DEEP)]) from None
+        raise PolicyError([PolicyProblem(JSON_TOO_DEEP)]) from None
     return parse(data)
 
 
@@ -380,16 +381,8 @@ def _validate_rule(rule: Rule, index: int, bad: Any) -> None:
 def read_file(path: Path | str) -> tuple[Policy | None, list[Problem]]:
     """A raw AWS policy JSON file: the policy, or None and one located problem per broken
     constraint. A file that cannot be read or is not JSON raises InputError instead."""
-    from generator import source
-
     text = source.read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
-                                            line=exc.lineno)) from None
-    except RecursionError:
-        raise InputError(str(path), TOO_DEEP) from None
+    data = source.load_json(text, str(path))
     try:
         return parse(data), []
     except PolicyError as exc:

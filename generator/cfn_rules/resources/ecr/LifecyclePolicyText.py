@@ -11,6 +11,7 @@ from cfnlint.template import Template
 from generator import lifecycle, source
 from generator.cfn_rules._helpers import repositories
 from generator.errors import InputError
+from generator.source import JSON_TOO_DEEP
 
 
 class LifecyclePolicyText(CloudFormationLintRule):
@@ -48,7 +49,7 @@ def _problems(text: str) -> list[tuple[int | None, str]]:
     except json.JSONDecodeError as exc:
         return [(exc.lineno, f"not valid JSON: {exc.msg} (policy line {exc.lineno}, column {exc.colno})")]
     except RecursionError:
-        return [(None, lifecycle.policy.TOO_DEEP)]
+        return [(None, JSON_TOO_DEEP)]
     try:
         lifecycle.parse(data)
     except lifecycle.PolicyError as exc:
