@@ -34,17 +34,23 @@ def config(repositories: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def generated(work: Path, repositories: int) -> tuple[list[str], Path]:
+    """Write the config into `work` and generate its template once; the command and the template."""
+    cfg, template = work / "ecr.yaml", work / "ecr-template.yaml"
+    cfg.write_text(config(repositories))
+    generate = [str(BIN / "ecrgen"), "template", "--config", str(cfg), "--out", str(template), "--no-lint"]
+    wall_time(generate)
+    return generate, template
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each command (median is reported)")
     parser.add_argument("--repositories", type=int, default=450)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        cfg, template = Path(work) / "ecr.yaml", Path(work) / "ecr-template.yaml"
-        cfg.write_text(config(args.repositories))
-        ecrgen = str(BIN / "ecrgen")
-        wall_time([ecrgen, "template", "--config", str(cfg), "--out", str(template), "--no-lint"])
-        commands = {"ecrgen lint": [ecrgen, "lint", str(template)],
+        _, template = generated(Path(work), args.repositories)
+        commands = {"ecrgen lint": [str(BIN / "ecrgen"), "lint", str(template)],
                     "cfn-lint": [str(BIN / "cfn-lint"), str(template)]}
         median = medians(commands, args.repeat)
         size = template.stat().st_size

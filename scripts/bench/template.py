@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lint import config  # scripts/bench/lint.py: the same 450-repository ecr.yaml
-from startup import BIN, medians, wall_time
+from lint import generated  # scripts/bench/lint.py: the same 450-repository ecr.yaml and template
+from startup import BIN, medians
 
 TARGET_SECONDS = 1.0
 
@@ -25,10 +25,7 @@ def main() -> int:
     parser.add_argument("--repositories", type=int, default=450)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        cfg, out = Path(work) / "ecr.yaml", Path(work) / "ecr-template.yaml"
-        cfg.write_text(config(args.repositories))
-        generate = [str(BIN / "ecrgen"), "template", "--config", str(cfg), "--out", str(out), "--no-lint"]
-        wall_time(generate)
+        generate, out = generated(Path(work), args.repositories)
         median = medians({"template": generate, "cfn-lint": [str(BIN / "cfn-lint"), str(out)]}, args.repeat)
         size = out.stat().st_size
     ok = median["template"] < TARGET_SECONDS
