@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_validator
 
 from generator import lifecycle, source
 from generator.errors import InputError, Problem
+from generator.schema import Strict
 from generator.source import Document, Path_
 
 Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
@@ -32,11 +33,7 @@ SYSTEM_NAME_PLACEHOLDER = "${SystemName}"
 DEFAULT_NAME_PATTERN = "${SystemName}-ecr-{name}"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Encryption(_Strict):
+class Encryption(Strict):
     type: Literal["AES256", "KMS", "KMS_DSSE"] = "AES256"
     kms_key: str | None = None
 
@@ -47,7 +44,7 @@ class Encryption(_Strict):
         return self
 
 
-class LifecycleRule(_Strict):
+class LifecycleRule(Strict):
     """One rule as written in ecr.yaml; `to_rule` turns it into the lifecycle model."""
 
     priority: PositiveInt | None = None
@@ -96,7 +93,7 @@ _RULE_FIELDS = {"rulePriority": "priority", "selection.tagStatus": "tag_status",
                 "selection.storageClass": "storage_class", "action.type": "action"}
 
 
-class Settings(_Strict):
+class Settings(Strict):
     """What a repository can set; unset fields come from `defaults`, then the built-ins."""
 
     image_tag_mutability: Mutability | None = None
@@ -119,11 +116,11 @@ class RepositoryEntry(Settings):
     name: Annotated[str, Field(min_length=1)]
 
 
-class ConfigFile(_Strict):
+class ConfigFile(Strict):
     system_name: str
     name_pattern: str = DEFAULT_NAME_PATTERN
     settings_via: Literal["template", "post-deploy"] = "template"
-    outputs: list[Literal["uri", "arn"]] = ["uri", "arn"]
+    outputs: list[Literal["uri", "arn"]] = Field(default_factory=lambda: ["uri", "arn"])
     post_deploy_policy: bool = False
     defaults: Settings = Settings()
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
