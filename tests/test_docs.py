@@ -10,7 +10,8 @@ Each document runs in its own sandbox, in the order it shows its commands: a cop
 repository in tmp_path whose `.venv` is this test run's virtualenv (so `make template` uses it
 and installs nothing), `ecrgen`, `cfn-lint`, `aws` and `pre-commit` on PATH, and AWS played by
 the moto server of the `aws` fixture (AWS_ENDPOINT_URL). What a document assumes already exists
-(a deployed stack, images in a repository) is made by its entry in SETUP.
+(a deployed stack, images in a repository) is made by its entry in SETUP. Output goes to a
+pipe, as in a CI log, so it must hold no terminal escape codes.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def environment(tmp_path: Path, repo: Path) -> dict[str, str]:
     _fast_cloudformation_waiters(aws_data)
     return {**os.environ, "PATH": f"{repo / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
             "PYTHONPATH": str(repo), "AWS_DATA_PATH": str(aws_data),
-            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit"), "NO_COLOR": "1"}
+            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
 
 
 def _fast_cloudformation_waiters(folder: Path) -> None:
@@ -273,6 +274,7 @@ def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: 
             failures.append(f"{document}:{command.line}: {command.text}\n  exit {result.returncode} "
                             f"(expected {code}), expected to print {fragment!r}; printed:\n{output}")
         assert "Traceback" not in output, f"{command.text}\n{output}"
+        assert "\x1b[" not in output, f"{command.text} prints terminal escape codes into a pipe:\n{output!r}"
     assert not failures, "\n".join(failures)
 
 
