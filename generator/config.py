@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_valid
 
 from generator import lifecycle, source
 from generator.errors import InputError, Problem
-from generator.schema import Strict
+from generator.schema import Strict, plain_message
 from generator.source import Document, Path_
 
 Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
@@ -185,16 +185,13 @@ def _pydantic_problem(doc: Document, err: Any) -> Problem:
     loc: Path_ = tuple(part for part in err["loc"] if not isinstance(part, str) or
                        not part.startswith(("function-after", "literal[")))
     kind, ctx = err["type"], err.get("ctx", {})
-    value = err.get("input")
     if kind == "extra_forbidden":
         return doc.problem(loc, _unknown_key(loc, doc))
     if kind == "missing":
         return doc.problem(loc, "is required")
-    if kind == "literal_error":
-        return doc.problem(loc, f"must be one of {ctx['expected']}, got {value!r}")
     if kind == "value_error":
         return doc.problem(loc, str(ctx.get("error", err["msg"])))
-    return doc.problem(loc, f"{err['msg'][:1].lower()}{err['msg'][1:]}, got {value!r}")
+    return doc.problem(loc, plain_message(err))
 
 
 def _unknown_key(loc: Path_, doc: Document) -> str:

@@ -30,16 +30,21 @@ app.command("post-deploy")(_post_deploy.post_deploy)
 app.add_typer(_lifecycle.app, name="lifecycle")
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    """Amazon ECR repositories from one declarative file (ecr.yaml)."""
-    if version:
+def _print_version(wanted: bool) -> None:
+    """Eager, so that `ecrgen --version` answers before click asks for a command."""
+    if wanted:
         from generator import __version__
 
-        typer.echo(__version__)
+        typer.echo(f"ecrgen {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, expose_value=False,
+                                 callback=_print_version, help="Print the version and exit."),
+) -> None:
+    """Amazon ECR repositories from one declarative file (ecr.yaml)."""
 
 
 def main() -> None:

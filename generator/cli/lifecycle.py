@@ -30,22 +30,24 @@ class Output(StrEnum):
 
 @app.command()
 def preview(
-    policy: Path = typer.Option(None, "--policy", help="A raw AWS lifecycle policy JSON file."),
-    config: Path = typer.Option(None, "--config", "-c",
+    policy: Path = typer.Option(None, "--policy", metavar="FILE",
+                                help="A raw AWS lifecycle policy JSON file."),
+    config: Path = typer.Option(None, "--config", "-c", metavar="FILE",
                                 help="An ecr.yaml; preview the policy of --repository."),
-    repository: str = typer.Option(None, "--repository", "-r",
+    repository: str = typer.Option(None, "--repository", "-r", metavar="NAME",
                                    help="The repository: its name in ecr.yaml or in ECR."),
-    images: str = typer.Option(None, "--images", "-i",
+    images: str = typer.Option(None, "--images", "-i", metavar="FILE",
                                help="`aws ecr describe-images` JSON output; '-' reads stdin."),
     live: bool = typer.Option(False, "--live", help="Read the repository's images (and, without --policy "
                               "or --config, its current policy) from ECR."),
-    now: str = typer.Option(None, "--now", help="Evaluate at this ISO 8601 time.",
+    now: str = typer.Option(None, "--now", metavar="TIME", help="Evaluate at this ISO 8601 time.",
                             show_default="the current time"),
-    price_per_gb: float = typer.Option(0.10, "--price-per-gb", help="Storage price in USD per GB-month."),
+    price_per_gb: float = typer.Option(0.10, "--price-per-gb", metavar="USD",
+                                       help="Storage price in USD per GB-month."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for scripts."),
-    region: str = typer.Option(None, "--region", help="AWS region for --live."),
-    profile: str = typer.Option(None, "--profile", help="AWS profile for --live."),
-    endpoint_url: str = typer.Option(None, "--endpoint-url", help="ECR endpoint for --live."),
+    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region for --live."),
+    profile: str = typer.Option(None, "--profile", metavar="PROFILE", help="AWS profile for --live."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL", help="ECR endpoint for --live."),
 ) -> None:
     """Show which images a policy expires or archives, by which rule, and what that saves.
 
@@ -77,8 +79,8 @@ def preview(
 
 
 @app.command()
-def validate(files: list[Path] = typer.Argument(..., help="Raw AWS lifecycle policy JSON files.")) -> None:
-    """Check raw AWS lifecycle policies against every constraint ECR documents.
+def validate(files: list[Path] = typer.Argument(..., metavar="FILE", hidden=True)) -> None:
+    """Check raw AWS lifecycle policy JSON files (each FILE) against every constraint ECR documents.
 
     One line per problem, naming the file, line, rule priority and field.
     Exit codes: 0 all valid, 1 a policy is invalid, 2 a file cannot be read.

@@ -17,14 +17,14 @@ class Format(StrEnum):
 
 
 def lint(
-    paths: list[Path] | None = typer.Argument(None, show_default=False,
-                                              help="Templates to lint (YAML or JSON)."),
+    # Hidden from the Arguments table, which would show the Python type; the docstring says it.
+    paths: list[Path] | None = typer.Argument(None, show_default=False, metavar="PATH", hidden=True),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="text: file:line:column: RULE message; "
                                "json: {findings, summary} on stdout."),
     rules_dir: bool = typer.Option(False, "--rules-dir", help="Print the folder of ecrgen's cfn-lint rules "
                                    "(for cfn-lint --append-rules) and exit."),
 ) -> None:
-    """Lint CloudFormation templates with cfn-lint plus ecrgen's ECR rules.
+    """Lint CloudFormation templates (each PATH, YAML or JSON) with cfn-lint plus ecrgen's ECR rules.
 
     Exit codes: 0 no error-level finding (warnings and notes allowed), 1 error-level findings,
     2 bad input (unreadable file, not a template).

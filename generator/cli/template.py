@@ -17,8 +17,9 @@ class Format(StrEnum):
 
 
 def template(
-    config: Path = typer.Option(Path("ecr.yaml"), "--config", "-c", help="The ecr.yaml to read."),
-    out: str = typer.Option(None, "--out", "-o", show_default="templates/ecr.yaml",
+    config: Path = typer.Option(Path("ecr.yaml"), "--config", "-c", metavar="FILE",
+                                help="The ecr.yaml to read."),
+    out: str = typer.Option(None, "--out", "-o", show_default="templates/ecr.yaml", metavar="FILE",
                             help="Where to write the template; '-' for stdout."),
     fmt: Format = typer.Option(Format.yaml, "--format", "-f", help="Template format."),
     no_lint: bool = typer.Option(False, "--no-lint", help="Skip linting the written template."),
