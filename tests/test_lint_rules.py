@@ -29,7 +29,7 @@ FIRES = {
     "E9503": ("exclusions_invalid.yaml", [20]),
     "E9504": ("exclusions_invalid.yaml", [33]),
     "E9505": ("exclusions_invalid.yaml", [52, 54]),
-    "E9506": ("policy_public.yaml", [23, 39, 53]),
+    "E9506": ("policy_public.yaml", [23, 39, 53, 67, 73, 79, 85, 91, 97]),
     "W9501": ("settings_weak.yaml", [9, 18, 35]),
     "W9502": ("settings_weak.yaml", [11, 18, 26, 37]),
     "W9503": ("settings_weak.yaml", [18, 38]),
