@@ -45,7 +45,7 @@ def test_warnings_and_notes_alone_exit_0() -> None:
     result = run_ecrgen("lint", str(FIXTURES / "settings_weak.yaml"), str(FIXTURES / "deletion_policy.yaml"))
     assert result.returncode == 0, result.stderr
     rules = {FINDING.match(line)["rule"] for line in result.stdout.splitlines()}
-    assert rules == {"W9501", "W9502", "W9503", "I9501"}
+    assert rules == {"W9501", "W9502", "W9503", "I9501", "I9502"}
 
 
 def test_json_format_lists_findings_and_counts_levels() -> None:
