@@ -212,7 +212,7 @@ def test_validate_and_lint_measure_the_text_that_is_sent(tmp_path: Path, text: s
 def test_a_policy_ecrgen_renders_is_measured_as_it_writes_it() -> None:
     policy = lifecycle.parse_text(json.dumps(long_policy(), separators=(",", ":")))
     assert [p.message for p in lifecycle.validate(policy)] == [
-        f"the policy text ecrgen writes into the template (indented JSON) is {len(policy.to_text())} "
-        "characters; ECR accepts 100 to 30720"]
-    with pytest.raises(lifecycle.PolicyError, match="ecrgen writes into the template"):
+        f"the policy text is {len(policy.to_text())} characters as ecrgen writes it into the template "
+        "(indented JSON); ECR accepts 100 to 30720"]
+    with pytest.raises(lifecycle.PolicyError, match="as ecrgen writes it into the template"):
         lifecycle.parse(long_policy())  # data without its text: ecrgen renders it, so that counts

@@ -312,11 +312,11 @@ def rendering_problems(policy: Policy) -> list[PolicyProblem]:
     problems = []
     indented, compact = len(policy.to_text()), len(policy.to_text(indent=None))
     if indented > MAX_TEXT:
-        problems.append(PolicyProblem(f"the policy text ecrgen writes into the template (indented JSON) "
-                                      f"is {indented} characters; ECR accepts {MIN_TEXT} to {MAX_TEXT}"))
+        problems.append(PolicyProblem(f"the policy text is {indented} characters as ecrgen writes it into "
+                                      f"the template (indented JSON); ECR accepts {MIN_TEXT} to {MAX_TEXT}"))
     if compact < MIN_TEXT:
-        problems.append(PolicyProblem(f"the policy text ecrgen post-deploy sends (compact JSON) is "
-                                      f"{compact} characters; ECR accepts {MIN_TEXT} to {MAX_TEXT}"))
+        problems.append(PolicyProblem(f"the policy text is {compact} characters as ecrgen post-deploy "
+                                      f"sends it (compact JSON); ECR accepts {MIN_TEXT} to {MAX_TEXT}"))
     return problems
 
 
