@@ -279,7 +279,7 @@ def _enum(obj: dict[str, Any], key: str, allowed: tuple[str, ...], prefix: str, 
 
 
 def _string_list(selection: dict[str, Any], key: str, bad: Any) -> list[str] | None:
-    """The list (empty when absent), or None when it is not a list of strings."""
+    """The list (empty when absent); None when it is no list of strings or is given empty."""
     value = selection.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         bad(f"selection.{key}", f"must be a list of strings, got {value!r}")
