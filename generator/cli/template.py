@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from generator.errors import InputError
+from generator.wording import plural
 
 
 class Format(StrEnum):
@@ -47,7 +48,8 @@ def template(
         sys.stdout.write(text)
     else:
         write_atomic(target, text)
-        typer.echo(f"wrote {target} ({len(cfg.repositories)} repositories, {size:,} bytes)", err=True)
+        repositories = plural(len(cfg.repositories), "repository")
+        typer.echo(f"wrote {target} ({repositories}, {size:,} bytes)", err=True)
     if no_lint:
         direct_limit = template_module.MAX_DIRECT_BODY_BYTES
         if size > direct_limit:  # linting says so itself (W9504)

@@ -51,7 +51,7 @@ def _problems(text: str) -> list[tuple[int | None, str]]:
     except RecursionError:
         return [(None, JSON_TOO_DEEP)]
     try:
-        lifecycle.parse(data)
+        lifecycle.parse(data, text)  # ECR limits the length of exactly this text
     except lifecycle.PolicyError as exc:
         lines = _lines(text)
         return [(_line_of(lines, problem), problem.describe()) for problem in exc.problems]
