@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import config, desired, template
+from generator import config, desired, lifecycle, template
 from generator.errors import InputError
 from tests.strategies import configs
 
@@ -126,9 +127,23 @@ def test_unreadable_template_is_input_error(body: str) -> None:
 def test_merge_keeps_one_entry_and_rejects_conflicting_wishes(cfg: config.Config) -> None:
     one = desired.from_config(cfg)
     assert len(desired.merge([one, desired.from_config(cfg)])) == 2
-    other = [desired.RepositorySettings("shop-ecr-web", "stack b: EcrWeb", "MUTABLE")]
-    with pytest.raises(InputError, match=r"shop-ecr-web: stack b: EcrWeb and .*want different settings"):
+    other = [desired.RepositorySettings("shop-ecr-web", "stack b: EcrWeb", "MUTABLE", scan_on_push=True,
+                                        lifecycle_policy=one[0].lifecycle_policy)]
+    with pytest.raises(InputError) as err:
         desired.merge([one, other])
+    assert err.value.render() == (f"--stack-name: shop-ecr-web: {cfg.source}: web and stack b: EcrWeb want "
+                                  "different settings: imageTagMutability: IMMUTABLE vs MUTABLE")
+
+
+def test_merge_says_how_policies_that_differ_only_in_a_description_differ(cfg: config.Config) -> None:
+    one = desired.from_config(cfg)[0]
+    assert one.lifecycle_policy is not None
+    rule = replace(one.lifecycle_policy.rules[0], description="Keep twenty")
+    other = replace(one, origin="stack b: EcrWeb", lifecycle_policy=lifecycle.Policy((rule,)),
+                    unmanaged=(desired.Unmanaged("scanOnPush", "a NoEcho parameter"),))
+    assert one.differences(other) == [
+        "scanOnPush: true vs unresolved (a NoEcho parameter)",
+        "lifecyclePolicy: 1: any, keep 20, no description vs 1: any, keep 20, description 'Keep twenty'"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from generator.errors import InputError
 
@@ -20,10 +21,11 @@ RETRY_ATTEMPTS = 10
 
 def make_client(service: str, *, region: str | None = None, profile: str | None = None,
                 endpoint_url: str | None = None, pool_size: int = 10) -> Any:
-    """One client, safe to share across threads; credentials are checked before any call."""
+    """One client, safe to share across threads; credentials, region and endpoint are checked
+    before any call, so that a typo is one clear message rather than a failure of every call."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import NoRegionError, ProfileNotFound
+    from botocore.exceptions import InvalidRegionError, NoRegionError, ProfileNotFound
 
     try:
         session = boto3.Session(profile_name=profile)
@@ -34,12 +36,31 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
                                 " and AWS_SECRET_ACCESS_KEY, or run where a role is available")
     config = Config(retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
                     max_pool_connections=pool_size, user_agent_extra="ecrgen")
+    endpoint_from = _origin("--endpoint-url", endpoint_url,
+                            f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", "AWS_ENDPOINT_URL")
+    region_from = _origin("--region", region, "AWS_REGION", "AWS_DEFAULT_REGION")
     try:
         # botocore itself reads only AWS_DEFAULT_REGION; the SDKs' AWS_REGION is honoured here.
         region = region or os.environ.get("AWS_REGION") or None
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+        client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
     except NoRegionError:
         raise InputError("aws", "no AWS region: pass --region or set AWS_REGION") from None
+    except InvalidRegionError as exc:
+        raise InputError(region_from, f"{exc.kwargs.get('region_name')!r} is not a region name; "
+                         "expected one such as us-east-1") from None
+    except ValueError as exc:  # botocore's "Invalid endpoint: ..."
+        raise InputError(endpoint_from, f"{exc}; expected a URL such as https://host:port") from None
+    url = urlsplit(client.meta.endpoint_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise InputError(endpoint_from, f"{client.meta.endpoint_url!r} is not an http:// or https:// URL")
+    return client
+
+
+def _origin(flag: str, given: str | None, *variables: str) -> str:
+    """Where a value came from, to name it in a message: the flag, the variable set, or the config."""
+    if given:
+        return flag
+    return next((name for name in variables if os.environ.get(name)), "the AWS config file")
 
 
 def error_code(exc: BaseException) -> str:
@@ -50,18 +71,28 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def unreadable_reply(exc: Exception) -> str:
+    """One line for a reply that could not be read (an HTML page from a proxy, a cut connection);
+    botocore's own message may hold the whole page."""
+    first_line = (str(exc).splitlines() or [""])[0].rstrip(": ")
+    return f"the reply could not be read: {': '.join(filter(None, [type(exc).__name__, first_line]))}"
+
+
 @contextlib.contextmanager
 def user_errors(what: str) -> Iterator[None]:
     """Turn failures that the user must fix (credentials, endpoint) into exit-2 messages."""
-    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, PartialCredentialsError
+    from botocore import exceptions
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
-    except (NoCredentialsError, PartialCredentialsError):
+    except (exceptions.NoCredentialsError, exceptions.PartialCredentialsError):
         raise InputError("aws", f"{what}: no usable AWS credentials") from None
-    except EndpointConnectionError as exc:
+    except exceptions.ConnectionError as exc:  # refused, no route, a connect timeout, a failing proxy
         endpoint = exc.kwargs.get("endpoint_url", "the endpoint")
         raise InputError("aws", f"{what}: cannot reach {endpoint}") from None
+    except (ResponseParserError, exceptions.HTTPClientError) as exc:
+        raise InputError("aws", f"{what}: {unreadable_reply(exc)}") from None
 
 
 def lifecycle_policy_text(ecr: Any, repository: str) -> str | None:

@@ -48,7 +48,9 @@ def post_deploy(
     from generator.aws import ecr as aws_ecr
     from generator.aws.client import make_client, user_errors
 
-    if bool(stack_name) == bool(config):
+    if not stack_name and not config:
+        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE")
+    if stack_name and config:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE, not both")
     if system_name and not config:
         raise InputError("post-deploy", "--system-name only applies with --config")
