@@ -48,12 +48,27 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
     except InvalidRegionError as exc:
         raise InputError(region_from, f"{exc.kwargs.get('region_name')!r} is not a region name; "
                          "expected one such as us-east-1") from None
-    except ValueError as exc:  # botocore's "Invalid endpoint: ..."
-        raise InputError(endpoint_from, f"{exc}; expected a URL such as https://host:port") from None
+    except ValueError as exc:  # botocore's "Invalid endpoint: <url>"
+        raise InputError(endpoint_from, _not_a_url(str(exc).removeprefix("Invalid endpoint: "))) from None
     url = urlsplit(client.meta.endpoint_url)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise InputError(endpoint_from, f"{client.meta.endpoint_url!r} is not an http:// or https:// URL")
+        raise InputError(endpoint_from, _not_a_url(client.meta.endpoint_url))
+    client.meta.events.register("before-parse.*.*", _refuse_web_page)
     return client
+
+
+def _not_a_url(value: str) -> str:
+    return f"{value!r} is not an http:// or https:// URL (such as https://host:port)"
+
+
+def _refuse_web_page(response_dict: dict[str, Any], **_: Any) -> None:
+    """An HTML page that answers 2xx (a captive portal, a proxy's notice) is no AWS reply, but
+    botocore would read it as an empty result (no images, no stack): make it a parse error."""
+    from botocore.parsers import ResponseParserError
+
+    status = response_dict.get("status_code", 0)
+    if 200 <= status < 300 and response_dict["headers"].get("content-type", "").startswith("text/html"):
+        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
 
 
 def _origin(flag: str, given: str | None, *variables: str) -> str:
@@ -71,11 +86,15 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def unreadable_reply(exc: Exception) -> str:
-    """One line for a reply that could not be read (an HTML page from a proxy, a cut connection);
-    botocore's own message may hold the whole page."""
-    first_line = (str(exc).splitlines() or [""])[0].rstrip(": ")
-    return f"the reply could not be read: {': '.join(filter(None, [type(exc).__name__, first_line]))}"
+def exception_text(exc: BaseException) -> str:
+    """botocore's message, first line only: for an unreadable reply it goes on with the whole body."""
+    return (str(exc).splitlines() or [""])[0].rstrip(": ")
+
+
+def unreadable_reply(exc: BaseException) -> str:
+    """One line for a reply that could not be read (an HTML page from a proxy, a cut connection)."""
+    text = exception_text(exc)
+    return f"the reply could not be read: {type(exc).__name__}{': ' + text if text else ''}"
 
 
 @contextlib.contextmanager
