@@ -127,28 +127,38 @@ def test_a_template_in_yaml_flow_style_is_enforced(ecrgen: Any, aws: str) -> Non
 
 
 class _WebPage(BaseHTTPRequestHandler):
-    """What a captive portal or a misconfigured proxy answers to every AWS call."""
+    """What a captive portal or a misconfigured proxy answers to every AWS call, with HTTP 200."""
+
+    content_type = "text/html; charset=utf-8"
+    body = b"<html><body><h1>Please sign in to the network</h1><p>Unclosed<br></body></html>"
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b"<html><body><h1>Please sign in to the network</h1><p>Unclosed<br></body></html>"
         self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(self.body)
 
 
-@pytest.fixture()
-def web_page() -> Iterator[str]:
-    """An endpoint on 127.0.0.1 that answers every call with an HTML page."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)
+@pytest.fixture(params=[  # (Content-Type, what ecrgen says of CloudFormation's reply, of ECR's)
+    ("text/html; charset=utf-8", "HTTP 200 with an HTML page instead of an AWS reply",
+     "HTTP 200 with an HTML page instead of an AWS reply"),
+    ("text/plain", "Unable to parse response", "HTTP 200 with text/plain that is not JSON"),
+    ("text/xml", "Unable to parse response", "HTTP 200 with text/xml that is not JSON"),
+])
+def web_page(request: pytest.FixtureRequest) -> Iterator[tuple[str, str, str]]:
+    """An endpoint on 127.0.0.1 that answers every call with a web page; its URL and what ecrgen
+    says of the replies."""
+    content_type, cfn_says, ecr_says = request.param
+    handler = type("Handler", (_WebPage,), {"content_type": content_type})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield f"http://127.0.0.1:{server.server_address[1]}", cfn_says, ecr_says
     server.shutdown()
     server.server_close()
 
@@ -161,12 +171,14 @@ def one_line_exit_2(result: Any, message: str) -> None:
     assert message in result.stderr
 
 
-def test_an_html_page_for_a_reply_is_one_line_and_exit_2(ecrgen: Any, aws: str, web_page: str) -> None:
-    result = ecrgen("post-deploy", "--stack-name", "app", "--endpoint-url", web_page)
-    one_line_exit_2(result, "stack app: cannot read the stack: the reply could not be read: ResponseParserError: "
-                            "HTTP 200 with an HTML page instead of an AWS reply")
-    preview = ecrgen("lifecycle", "preview", "--repository", "app", "--live", "--endpoint-url", web_page)
-    one_line_exit_2(preview, "the reply could not be read: ResponseParserError: HTTP 200 with an HTML page")
+def test_a_web_page_for_a_reply_is_one_line_and_exit_2(ecrgen: Any, aws: str,
+                                                        web_page: tuple[str, str, str]) -> None:
+    url, cfn_says, ecr_says = web_page
+    result = ecrgen("post-deploy", "--stack-name", "app", "--endpoint-url", url)
+    one_line_exit_2(result, "stack app: cannot read the stack: the reply could not be read: "
+                            f"ResponseParserError: {cfn_says}")
+    preview = ecrgen("lifecycle", "preview", "--repository", "app", "--live", "--endpoint-url", url)
+    one_line_exit_2(preview, f"the reply could not be read: ResponseParserError: {ecr_says}")
 
 
 @pytest.mark.parametrize(("flags", "env", "message"), [

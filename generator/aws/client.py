@@ -61,14 +61,21 @@ def _not_a_url(value: str) -> str:
     return f"{value!r} is not an http:// or https:// URL (such as https://host:port)"
 
 
-def _refuse_web_page(response_dict: dict[str, Any], **_: Any) -> None:
-    """An HTML page that answers 2xx (a captive portal, a proxy's notice) is no AWS reply, but
-    botocore would read it as an empty result (no images, no stack): make it a parse error."""
+def _refuse_web_page(response_dict: dict[str, Any], operation_model: Any, **_: Any) -> None:
+    """A web page that answers 2xx (a captive portal, a proxy's notice) is no AWS reply, but
+    botocore would read it as an empty result (no images, no policy): make it a parse error."""
     from botocore.parsers import ResponseParserError
 
     status = response_dict.get("status_code", 0)
-    if 200 <= status < 300 and response_dict["headers"].get("content-type", "").startswith("text/html"):
+    if not 200 <= status < 300:
+        return  # botocore turns error pages into ClientErrors itself
+    content_type = response_dict["headers"].get("content-type", "")
+    if content_type.startswith("text/html"):
         raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
+    body = response_dict.get("body") or b""
+    if operation_model.metadata.get("protocol") == "json" and isinstance(body, bytes) \
+            and body.strip() and not body.lstrip().startswith(b"{"):
+        raise ResponseParserError(f"HTTP {status} with {content_type or 'a reply'} that is not JSON")
 
 
 def _origin(flag: str, given: str | None, *variables: str) -> str:
