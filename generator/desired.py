@@ -157,15 +157,15 @@ def needs_stack_values(template: Mapping[str, Any]) -> bool:
     """True when a repository setting uses an intrinsic function: resolving it needs the stack's
     parameter values and ARN (DescribeStacks), which ecrgen's own templates never need."""
     return any(intrinsics.uses_functions(properties.get(key))
-               for _, properties in _repositories(template)
+               for properties in _foreign_properties(template)
                for keys in SETTING_PROPERTIES.values() for key in keys)
 
 
-def _repositories(template: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(logical id, Properties) of each repository that ecrgen's Metadata does not describe."""
-    for logical_id, resource in template["Resources"].items():
+def _foreign_properties(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The Properties of each repository that ecrgen's Metadata does not describe."""
+    for resource in template["Resources"].values():
         if isinstance(resource, dict) and resource.get("Type") == REPOSITORY_TYPE and not _metadata(resource):
-            yield logical_id, _mapping(resource.get("Properties"))
+            yield _mapping(resource.get("Properties"))
 
 
 def _metadata(resource: dict[str, Any]) -> dict[str, Any]:
