@@ -16,7 +16,8 @@ from typing import Any
 
 from generator import lifecycle
 from generator.config import EXCLUSION_MODES
-from generator.desired import RepositorySettings
+from generator.desired import RepositorySettings, Unmanaged
+from generator.phrases import mutability_text
 
 # setting -> the one ECR write that sets it
 WRITE_OPERATIONS: dict[str, str] = {
@@ -71,6 +72,7 @@ class RepositoryPlan:
     changes: tuple[Change, ...] = ()
     missing: bool = False
     error: str | None = None  # the live state could not be read
+    unmanaged: tuple[Unmanaged, ...] = ()  # settings the template gives in a way that cannot be compared
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,12 @@ def plan(desired: Sequence[RepositorySettings], live: LiveState) -> Plan:
     out = []
     for wish in desired:
         if wish.name in live.errors:
-            out.append(RepositoryPlan(wish.name, error=live.errors[wish.name]))
+            out.append(RepositoryPlan(wish.name, error=live.errors[wish.name], unmanaged=wish.unmanaged))
         elif wish.name in live.missing or wish.name not in live.repositories:
-            out.append(RepositoryPlan(wish.name, missing=True))
+            out.append(RepositoryPlan(wish.name, missing=True, unmanaged=wish.unmanaged))
         else:
-            out.append(RepositoryPlan(wish.name, changes(wish, live.repositories[wish.name])))
+            out.append(RepositoryPlan(wish.name, changes(wish, live.repositories[wish.name]),
+                                      unmanaged=wish.unmanaged))
     return Plan(tuple(out))
 
 
@@ -137,11 +140,6 @@ def _meaning(text: str) -> tuple[Any, ...] | None:
 
 def _filters(mode: str, filters: frozenset[str]) -> frozenset[str]:
     return filters if mode in EXCLUSION_MODES else frozenset()
-
-
-def mutability_text(mode: str, filters: frozenset[str]) -> str:
-    """`IMMUTABLE_WITH_EXCLUSION [latest, dev-*]`, or just the mode."""
-    return f"{mode} [{', '.join(sorted(filters))}]" if filters else mode
 
 
 def _compact(text: str | None) -> str | None:

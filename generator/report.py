@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from generator import lifecycle
+from generator import lifecycle, phrases
 from generator.diff import Change, Plan, RepositoryPlan
 
-STATUSES = ("in-sync", "changed", "planned", "failed", "missing")
+# A repository's status; the summary counts each, so the counts add up to the repositories.
+STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
-                 "missing": "missing"}
+                 "missing": "missing", "unmanaged": "unmanaged"}
 
 
 def build(plan: Plan, results: Mapping[Change, str | None] | None,
@@ -28,7 +29,9 @@ def build(plan: Plan, results: Mapping[Change, str | None] | None,
 
 
 def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | None) -> dict[str, Any]:
-    changes = []
+    """The repository's entry. Its status is `unmanaged` when nothing else is to do but some
+    setting could not be compared: never `in-sync` when something was not checked."""
+    changes: list[dict[str, Any]] = []
     for change in repo.changes:
         error = results.get(change) if results is not None else None
         status = "planned" if results is None else ("failed" if error else "applied")
@@ -38,10 +41,11 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
         status = "missing"
     elif repo.error or any(c["status"] == "failed" for c in changes):
         status = "failed"
-    elif not changes:
-        status = "in-sync"
-    else:
+    elif changes:
         status = "planned" if results is None else "changed"
+    else:
+        status = "unmanaged" if repo.unmanaged else "in-sync"
+    changes.extend({"setting": u.setting, "status": "unmanaged", "reason": u.reason} for u in repo.unmanaged)
     out: dict[str, Any] = {"repositoryName": repo.name, "status": status, "changes": changes}
     if repo.error:
         out["error"] = repo.error
@@ -49,7 +53,9 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
-    """1 when a repository failed or is missing, or when `check` finds anything to change."""
+    """1 when a repository failed or is missing, or when `check` finds anything to change.
+
+    Unmanaged settings never make 1: nothing could be compared, so nothing is known to drift."""
     summary = report["summary"]
     if summary["failed"] or summary["missing"]:
         return 1
@@ -76,8 +82,12 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
         if not repo["changes"]:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
-            table.add_row(repo["repositoryName"], change["setting"], _readable(change["from"]),
-                          _readable(change["to"]), _status(change["status"], change["error"]))
+            if change["status"] == "unmanaged":
+                table.add_row(repo["repositoryName"], change["setting"], "", "",
+                              _status("unmanaged", change["reason"]))
+                continue
+            table.add_row(repo["repositoryName"], change["setting"], *_readable(change["from"], change["to"]),
+                          _status(change["status"], change["error"]))
     if table.row_count:
         console.print(table)
     console.print(summary_line(report))
@@ -87,32 +97,30 @@ def _status(status: str, error: str | None) -> str:
     return f"{status}: {error}" if error else status
 
 
-def _readable(value: str | bool | None) -> str:
-    """A cell: policies as one short phrase per rule, since their JSON is too long for a table."""
+def _readable(before: str | bool | None, after: str | bool | None) -> tuple[str, str]:
+    """The from and to cells: policies as one short phrase per rule, since their JSON is too
+    long for a table, with the rule descriptions where only they differ."""
+    policies = [_policy(value) for value in (before, after)]
+    if policies[0] is not None and policies[1] is not None:
+        return phrases.policy_pair(policies[0], policies[1])
+    return _cell(before, policies[0]), _cell(after, policies[1])
+
+
+def _policy(value: str | bool | None) -> lifecycle.Policy | None:
+    """The policy a cell's value holds, if it is one that can be read."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return None
+    try:
+        return lifecycle.parse_text(value)
+    except lifecycle.PolicyError:
+        return None
+
+
+def _cell(value: str | bool | None, policy: lifecycle.Policy | None) -> str:
     if value is None:
         return "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if not value.startswith("{"):
-        return value
-    try:
-        rules = lifecycle.parse_text(value).by_priority()
-    except lifecycle.PolicyError:
-        return "(unreadable policy)"
-    return "; ".join(_rule_phrase(rule) for rule in rules)
-
-
-_COUNTS = {"imageCountMoreThan": "keep {n}", "sinceImagePushed": "pushed > {n}d",
-           "sinceImagePulled": "pulled > {n}d", "sinceImageTransitioned": "archived > {n}d"}
-
-
-def _rule_phrase(rule: lifecycle.Rule) -> str:
-    """`2: tagged v*, keep 20` or `3: any, pushed > 30d, archive`."""
-    tags = ",".join(rule.tag_prefixes + rule.tag_patterns)
-    parts = [f"{rule.priority}: {rule.tag_status}{' ' + tags if tags else ''}",
-             _COUNTS[rule.count_type].format(n=rule.count_number)]
-    if rule.storage_class == "archive":
-        parts.insert(1, "archived")
-    if rule.action == "transition":
-        parts.append("archive")
-    return ", ".join(parts)
+    if policy is not None:
+        return phrases.policy_phrase(policy)
+    return "(unreadable policy)" if value.startswith("{") else value

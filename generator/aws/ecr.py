@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from generator.aws.client import error_code, lifecycle_policy_text
+from generator.aws.client import error_code, exception_text, lifecycle_policy_text
 from generator.diff import Change, LiveRepository, LiveState
 
 DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
@@ -50,7 +50,10 @@ def _failures() -> tuple[type[Exception], ...]:
 def describe(exc: Exception) -> str:
     """`AccessDeniedException: <message>` for the report; never includes credentials."""
     response = getattr(exc, "response", None)
-    message = response.get("Error", {}).get("Message", "") if isinstance(response, dict) else str(exc)
+    if isinstance(response, dict):
+        message = response.get("Error", {}).get("Message", "")
+    else:
+        message = exception_text(exc)
     return f"{error_code(exc)}: {message}" if message else error_code(exc)
 
 

@@ -41,14 +41,20 @@ def post_deploy(
 ) -> None:
     """Reconcile live ECR repositories with the desired tag mutability, scan on push and lifecycle policy.
 
-    Exit codes: 0 in sync or fixed (or planned with --dry-run), 1 drift found with --check or a
-    repository failed or is missing, 2 bad input (flags, config, stack, credentials, region).
+    A setting that a hand-written template gives through something ecrgen cannot resolve exactly
+    (a NoEcho parameter, a dynamic reference, Fn::GetAtt) is reported unmanaged, with the reason.
+
+    Exit codes: 0 in sync or fixed (or planned with --dry-run; unmanaged settings alone), 1 drift
+    found with --check or a repository failed or is missing, 2 bad input (flags, config, stack,
+    credentials, region, endpoint).
     """
     from generator import desired, diff, report
     from generator.aws import ecr as aws_ecr
     from generator.aws.client import make_client, user_errors
 
-    if bool(stack_name) == bool(config):
+    if not stack_name and not config:
+        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE")
+    if stack_name and config:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE, not both")
     if system_name and not config:
         raise InputError("post-deploy", "--system-name only applies with --config")
