@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 import yaml
 
-from generator import METADATA_KEY, lifecycle, source
+from generator import METADATA_KEY, access, lifecycle, source
 from generator.config import EXCLUSION_MODES, SYSTEM_NAME_PATTERN, Config, Mutability
 from generator.errors import InputError, Problem
 
@@ -33,15 +33,17 @@ class RepositorySettings:
     exclusion_filters: frozenset[str] = frozenset()
     scan_on_push: bool | None = None
     lifecycle_policy: lifecycle.Policy | None = None
+    # With ${AWS::AccountId} (and Region, Partition) placeholders, filled from the live ARN.
+    repository_policy: access.Policy | None = None
 
     def same_wish(self, other: RepositorySettings) -> bool:
         return (self.image_tag_mutability, self.exclusion_filters, self.scan_on_push,
-                _policy_key(self.lifecycle_policy)) == (
+                _policy_key(self.lifecycle_policy), _policy_key(self.repository_policy)) == (
                 other.image_tag_mutability, other.exclusion_filters, other.scan_on_push,
-                _policy_key(other.lifecycle_policy))
+                _policy_key(other.lifecycle_policy), _policy_key(other.repository_policy))
 
 
-def _policy_key(policy: lifecycle.Policy | None) -> tuple[Any, ...] | None:
+def _policy_key(policy: lifecycle.Policy | access.Policy | None) -> tuple[Any, ...] | None:
     return policy.key() if policy else None
 
 
@@ -57,7 +59,8 @@ def from_config(config: Config, system_name: str | None = None) -> list[Reposito
         name=repo.physical_name(system), origin=f"{config.source}: {repo.name}",
         image_tag_mutability=repo.image_tag_mutability,
         exclusion_filters=frozenset(repo.mutability_exclusions), scan_on_push=repo.scan_on_push,
-        lifecycle_policy=repo.policy) for repo in config.repositories]
+        lifecycle_policy=repo.policy, repository_policy=repo.access_policy)
+        for repo in config.repositories]
 
 
 # --- from a deployed template ---------------------------------------------------------------
@@ -66,8 +69,8 @@ class _TemplateLoader(source._Loader):  # type: ignore[misc,valid-type]
     """YAML with CloudFormation's short-form tags (`!Sub`, `!GetAtt`...) read as long form."""
 
 
-def _short_form(loader: yaml.Loader, tag: str, node: yaml.Node) -> dict[str, Any]:
-    name = tag[1:]
+def _short_form(loader: yaml.Loader, name: str, node: yaml.Node) -> dict[str, Any]:
+    """`name` is the tag without its `!` (the multi-constructor's prefix): `Sub`, `GetAtt`..."""
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if name == "GetAtt":
@@ -138,7 +141,9 @@ def _from_metadata(name: str, origin: str, meta: dict[str, Any], at: str,
         scan = None
     policy = _policy(meta.get("lifecyclePolicy"), f"{at}.lifecyclePolicy", problems)
     return RepositorySettings(name, origin, mode if mode in MUTABILITIES else None,
-                              _filters(mode, filters), scan, policy)
+                              _filters(mode, filters), scan, policy,
+                              _access_policy(meta.get("repositoryPolicy"), f"{at}.repositoryPolicy",
+                                             problems))
 
 
 def _from_properties(name: str, origin: str, props: dict[str, Any], at: str,
@@ -184,6 +189,16 @@ def _policy(data: Any, at: str, problems: list[Problem]) -> lifecycle.Policy | N
     try:
         return lifecycle.parse(data)
     except lifecycle.PolicyError as exc:
+        problems.extend(Problem(p.describe(), at) for p in exc.problems)
+        return None
+
+
+def _access_policy(data: Any, at: str, problems: list[Problem]) -> access.Policy | None:
+    if data is None:
+        return None
+    try:
+        return access.Policy.from_cfn(data)
+    except access.PolicyError as exc:
         problems.extend(Problem(p.describe(), at) for p in exc.problems)
         return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from generator import lifecycle
+from generator import access, lifecycle
 from generator.diff import Change, Plan, RepositoryPlan
 
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing")
@@ -76,8 +76,9 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
         if not repo["changes"]:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
-            table.add_row(repo["repositoryName"], change["setting"], _readable(change["from"]),
-                          _readable(change["to"]), _status(change["status"], change["error"]))
+            setting = change["setting"]
+            table.add_row(repo["repositoryName"], setting, _readable(change["from"], setting),
+                          _readable(change["to"], setting), _status(change["status"], change["error"]))
     if table.row_count:
         console.print(table)
     console.print(summary_line(report))
@@ -87,7 +88,7 @@ def _status(status: str, error: str | None) -> str:
     return f"{status}: {error}" if error else status
 
 
-def _readable(value: str | bool | None) -> str:
+def _readable(value: str | bool | None, setting: str = "") -> str:
     """A cell: policies as one short phrase per rule, since their JSON is too long for a table."""
     if value is None:
         return "(none)"
@@ -95,6 +96,8 @@ def _readable(value: str | bool | None) -> str:
         return "true" if value else "false"
     if not value.startswith("{"):
         return value
+    if setting == "repositoryPolicy":
+        return _access_phrase(value)
     try:
         rules = lifecycle.parse_text(value).by_priority()
     except lifecycle.PolicyError:
@@ -116,3 +119,13 @@ def _rule_phrase(rule: lifecycle.Rule) -> str:
     if rule.action == "transition":
         parts.append("archive")
     return ", ".join(parts)
+
+
+def _access_phrase(text: str) -> str:
+    """`Pull: 111122223333, role/ci; PushOrganization: *`: who each statement lets in."""
+    try:
+        policy = access.parse_text(text)
+    except access.PolicyError:
+        return "(unreadable policy)"
+    return "; ".join(f"{s.sid or s.effect}: {', '.join(v for _, v in s.principals)}"
+                     for s in policy.statements)
