@@ -333,6 +333,7 @@ _STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotA
                    "NotResource", "Condition")
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 VERSIONS = ("2012-10-17", "2008-10-17")
+IMPLICIT_VERSION = "2008-10-17"  # IAM's meaning of a policy without a Version
 
 
 def parse_text(text: str) -> Policy:
@@ -350,24 +351,30 @@ def parse(data: Any) -> Policy:
     """A repository policy document as the model; PolicyError lists every problem."""
     if not isinstance(data, dict):
         raise PolicyError([PolicyProblem(f"must be a JSON object with Statement, got {_kind(data)}")])
-    problems = [PolicyProblem("unknown key; allowed: Version, Id, Statement", field=key)
-                for key in data if key not in ("Version", "Id", "Statement")]
-    version = data.get("Version", "2008-10-17")  # IAM's meaning of a policy without a Version
-    if version not in VERSIONS:
-        problems.append(PolicyProblem(f"must be one of {', '.join(VERSIONS)}, got {version!r}",
-                                      field="Version"))
+    problems = document_problems(data)
     statements = []
     for index, raw in enumerate(statement_list(data.get("Statement"))):
         try:
             statements.append(parse_statement(raw, index))
         except PolicyError as exc:
             problems.extend(exc.problems)
-    if "Statement" not in data or (not statements and not problems):
-        problems.append(PolicyProblem("must be a statement or a non-empty list of them",
-                                      field="Statement"))
     if problems:
         raise PolicyError(problems)
-    return Policy(tuple(statements), version)
+    return Policy(tuple(statements), data.get("Version", IMPLICIT_VERSION))
+
+
+def document_problems(data: dict[str, Any]) -> list[PolicyProblem]:
+    """What is wrong outside the statements: unknown keys, the Version, no Statement at all."""
+    problems = [PolicyProblem("unknown key; allowed: Version, Id, Statement", field=key)
+                for key in data if key not in ("Version", "Id", "Statement")]
+    version = data.get("Version", IMPLICIT_VERSION)
+    if version not in VERSIONS:
+        problems.append(PolicyProblem(f"must be one of {', '.join(VERSIONS)}, got {version!r}",
+                                      field="Version"))
+    if data.get("Statement") in (None, []):
+        problems.append(PolicyProblem("must be a statement or a non-empty list of them",
+                                      field="Statement"))
+    return problems
 
 
 def statement_list(value: Any) -> list[Any]:
