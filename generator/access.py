@@ -32,13 +32,14 @@ VERSION = "2012-10-17"
 THIS_ACCOUNT = "${AWS::AccountId}"
 PLACEHOLDERS = ("${AWS::AccountId}", "${AWS::Partition}", "${AWS::Region}")
 
-ACCOUNT = re.compile(r"\d{12}\Z")
+ACCOUNT = re.compile(r"[0-9]{12}\Z")  # \d would take any Unicode digit
 ORGANIZATION = re.compile(r"o-[a-z0-9]{10,32}\Z")
 # aws:PrincipalOrgPaths entries: o-id/ then optionally r-id/ and ou-ids, each ending in '/',
 # optionally a final '*'. A path without its trailing '/' matches no principal at all.
 ORG_PATH = re.compile(r"o-[a-z0-9]{10,32}/(r-[0-9a-z]{4,32}/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}/)*)?\*?\Z")
-ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}\Z")
-REPOSITORY_ARN = re.compile(r"arn:(?P<partition>[a-z-]+):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):")
+ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/"
+                      r"([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}\Z")
+REPOSITORY_ARN = re.compile(r"arn:(?P<partition>[a-z-]+):ecr:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):")
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def _principal_key(principal: tuple[str, str]) -> tuple[str, str]:
     kind, value = principal
     if kind == "AWS" and value == "*":
         return ("*", "*")
-    root = re.fullmatch(r"arn:[a-z-]+:iam::(\d{12}):root", value) if kind == "AWS" else None
+    root = re.fullmatch(r"arn:[a-z-]+:iam::([0-9]{12}):root", value) if kind == "AWS" else None
     return (kind, root.group(1)) if root else principal
 
 
