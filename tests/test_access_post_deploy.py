@@ -158,10 +158,21 @@ def test_post_deploy_iam_policy_gains_exactly_the_policy_calls(project: Path) ->
     assert not any("RepositoryPolicy" in a for a in actions(without))
 
 
-@pytest.mark.parametrize("path", [ROOT / "ecr.yaml", None], ids=["shipped", "every-kind"])
-def test_rendered_policies_lint_clean_and_deploy(path: Path | None, aws: str, project: Path) -> None:
+def readme_example() -> str:
+    """The `access` example of README.md, as a whole ecr.yaml."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("### Who may pull and push: `access`")[1].split("```yaml\n")[1].split("```")[0]
+    return (f"system_name: shop\n{block}  lifecycle: [{{tag_status: any, keep_last: 20}}]\n"
+            "repositories:\n  - name: web\n")
+
+
+@pytest.mark.parametrize("example", ["shipped", "every-kind", "readme"])
+def test_rendered_policies_lint_clean_and_deploy(example: str, aws: str, project: Path) -> None:
     """cfn-lint and ecrgen's own rules find nothing, and moto's CloudFormation takes the template."""
-    cfg = config.load(path or project / "ecr.yaml")
+    if example == "readme":
+        (project / "ecr.yaml").write_text(readme_example())
+    cfg = config.load(ROOT / "ecr.yaml" if example == "shipped" else project / "ecr.yaml")
+    assert example == "shipped" or all(repo.access_policy for repo in cfg.repositories)
     body = template.render(template.build(cfg))
     assert [f.render() for f in lint_text(body, "t.yaml") if f.level != "informational"] == []
     boto3.client("cloudformation").create_stack(StackName="lint", TemplateBody=body)
