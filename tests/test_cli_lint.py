@@ -53,9 +53,10 @@ def test_json_format_lists_findings_and_counts_levels() -> None:
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert [(f["ruleId"], f["line"], f["level"]) for f in report["findings"]] == [
-        ("E9506", 23, "error"), ("E9506", 39, "error"), ("E9506", 53, "error")]
+        ("E9506", 23, "error"), ("E9506", 39, "error"), ("E9512", 39, "error"), ("W9511", 39, "warning"),
+        ("E9506", 53, "error")]
     assert set(report["findings"][0]) == {"filename", "line", "column", "ruleId", "level", "message"}
-    assert report["summary"] == {"error": 3, "warning": 0, "informational": 0}
+    assert report["summary"] == {"error": 4, "warning": 1, "informational": 0}
 
 
 def test_the_shipped_template_is_clean() -> None:
