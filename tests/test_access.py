@@ -17,22 +17,10 @@ from generator import access, config, desired, report, template
 from generator.diff import WRITE_OPERATIONS, LiveRepository, changes
 from generator.errors import InputError
 from generator.lint import lint_text
+from tests.strategies import ACCESS
 
 ARN = "arn:aws:ecr:eu-west-1:123456789012:repository/shop-ecr-web"
-ACCOUNT = st.from_regex(r"[1-9][0-9]{11}", fullmatch=True)
-ROLE = st.builds(lambda a, n: f"arn:aws:iam::{a}:role/{n}", ACCOUNT, st.from_regex(r"[a-z][a-z0-9-]{0,10}",
-                                                                                  fullmatch=True))
-ORG = st.from_regex(r"o-[a-z0-9]{10,14}", fullmatch=True)
-GRANT = st.fixed_dictionaries({}, optional={
-    "accounts": st.lists(ACCOUNT, min_size=1, max_size=3),
-    "organization": ORG,
-    "org_paths": st.lists(st.builds(lambda o: f"{o}/r-ab12/ou-ab12-11111111/*", ORG), min_size=1, max_size=2),
-    "roles": st.lists(ROLE, min_size=1, max_size=3),
-    "services": st.lists(st.sampled_from(sorted(access.SERVICES)), min_size=1, max_size=2),
-}).filter(bool)
-ACCESS = st.fixed_dictionaries({}, optional={
-    "pull": GRANT, "push": GRANT.map(lambda g: {k: v for k, v in g.items() if k != "services"}).filter(bool),
-}).filter(bool)
+
 
 
 def load(tmp_path: Path, text: str) -> config.Config:
