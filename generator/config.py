@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_validator
 
-from generator import lifecycle, source
+from generator import access, lifecycle, source
+from generator.access import AccessField
 from generator.errors import InputError, Problem
 from generator.schema import Strict, plain_message
 from generator.source import Document, Path_
@@ -104,6 +105,7 @@ class Settings(Strict):
     lifecycle_policy_file: str | None = None
     tags: dict[str, str] | None = None
     deletion_policy: Literal["Retain", "Delete"] | None = None
+    access: AccessField = None
 
     @model_validator(mode="after")
     def _one_policy_source(self) -> Settings:
@@ -140,6 +142,7 @@ class Repository:
     policy: lifecycle.Policy | None
     tags: dict[str, str]
     deletion_policy: str
+    access_policy: access.Policy | None = None  # None: the repository policy is not managed
 
     def physical_name(self, system_name: str) -> str:
         return self.name_template.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
@@ -311,7 +314,8 @@ def _resolve_repository(doc: Document, raw: ConfigFile, entry: RepositoryEntry, 
         encryption=_pick(entry, raw.defaults, "encryption", Encryption())[0],
         policy=policy,
         tags={**(raw.defaults.tags or {}), **(entry.tags or {})},
-        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0])
+        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0],
+        access_policy=access.policy_of(_pick(entry, raw.defaults, "access", None)[0]))
 
 
 class _PolicyCache:

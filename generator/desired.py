@@ -17,7 +17,7 @@ from typing import Any, get_args
 
 import yaml
 
-from generator import METADATA_KEY, intrinsics, lifecycle, phrases, source
+from generator import METADATA_KEY, access, intrinsics, lifecycle, phrases, source
 from generator.config import EXCLUSION_MODES, SYSTEM_NAME_PATTERN, Config, Mutability
 from generator.errors import InputError, Problem
 
@@ -49,6 +49,8 @@ class RepositorySettings:
     exclusion_filters: frozenset[str] = frozenset()
     scan_on_push: bool | None = None
     lifecycle_policy: lifecycle.Policy | None = None
+    # With ${AWS::AccountId} (and Region, Partition) placeholders, filled from the live ARN.
+    repository_policy: access.Policy | None = None
     unmanaged: tuple[Unmanaged, ...] = ()
 
     def differences(self, other: RepositorySettings) -> list[str]:
@@ -70,13 +72,14 @@ class RepositorySettings:
         """Setting -> None (not managed), the wanted value, or Unmanaged."""
         mode = self.image_tag_mutability
         wishes = {"imageTagMutability": None if mode is None else (mode, self.exclusion_filters),
-                  "scanOnPush": self.scan_on_push, "lifecyclePolicy": self.lifecycle_policy}
+                  "scanOnPush": self.scan_on_push, "lifecyclePolicy": self.lifecycle_policy,
+                  "repositoryPolicy": self.repository_policy}
         wishes.update((u.setting, u) for u in self.unmanaged)
         return wishes
 
 
 def _comparable(wish: Any) -> Any:
-    return wish.key() if isinstance(wish, lifecycle.Policy) else wish
+    return wish.key() if isinstance(wish, lifecycle.Policy | access.Policy) else wish
 
 
 def _wish_text(wish: Any) -> str:
@@ -88,6 +91,8 @@ def _wish_text(wish: Any) -> str:
         return str(wish).lower()
     if isinstance(wish, lifecycle.Policy):
         return phrases.policy_phrase(wish)
+    if isinstance(wish, access.Policy):
+        return phrases.access_phrase(wish)
     return phrases.mutability_text(*wish)
 
 
@@ -103,7 +108,8 @@ def from_config(config: Config, system_name: str | None = None) -> list[Reposito
         name=repo.physical_name(system), origin=f"{config.source}: {repo.name}",
         image_tag_mutability=repo.image_tag_mutability,
         exclusion_filters=frozenset(repo.mutability_exclusions), scan_on_push=repo.scan_on_push,
-        lifecycle_policy=repo.policy) for repo in config.repositories]
+        lifecycle_policy=repo.policy, repository_policy=repo.access_policy)
+        for repo in config.repositories]
 
 
 # --- from a deployed template ---------------------------------------------------------------
@@ -215,7 +221,9 @@ def _from_metadata(name: str, origin: str, meta: dict[str, Any], at: str,
         scan = None
     policy = _policy(meta.get("lifecyclePolicy"), f"{at}.lifecyclePolicy", problems)
     return RepositorySettings(name, origin, mode if mode in MUTABILITIES else None,
-                              _filters(mode, filters), scan, policy)
+                              _filters(mode, filters), scan, policy,
+                              repository_policy=_access_policy(meta.get("repositoryPolicy"),
+                                                               f"{at}.repositoryPolicy", problems))
 
 
 def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, problems: list[Problem],
@@ -256,7 +264,7 @@ def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, probl
     mode = mode if mode in MUTABILITIES else None
     return RepositorySettings(name, origin, mode,
                               _filters(mode, [f for f in filters if isinstance(f, str)]),
-                              scan if isinstance(scan, bool) else None, policy, tuple(unmanaged))
+                              scan if isinstance(scan, bool) else None, policy, unmanaged=tuple(unmanaged))
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -275,6 +283,16 @@ def _policy(data: Any, at: str, problems: list[Problem]) -> lifecycle.Policy | N
     try:
         return lifecycle.parse(data)
     except lifecycle.PolicyError as exc:
+        problems.extend(Problem(p.describe(), at) for p in exc.problems)
+        return None
+
+
+def _access_policy(data: Any, at: str, problems: list[Problem]) -> access.Policy | None:
+    if data is None:
+        return None
+    try:
+        return access.Policy.from_cfn(data)
+    except access.PolicyError as exc:
         problems.extend(Problem(p.describe(), at) for p in exc.problems)
         return None
 

@@ -1,13 +1,14 @@
 """Settings as short human phrases: the post-deploy table and the error about conflicting stacks.
 
-A lifecycle policy's JSON is too long for a table cell or a message, so each rule becomes one
-phrase (`2: tagged v*, keep 20`). A rule's description is shown only where it is what differs,
-so that two policies that differ only there never read the same.
+A policy's JSON is too long for a table cell or a message, so each lifecycle rule becomes one
+phrase (`2: tagged v*, keep 20`), and a repository policy says who each statement lets in. A
+rule's description is shown only where it is what differs, so that two policies that differ
+only there never read the same.
 """
 
 from __future__ import annotations
 
-from generator import lifecycle
+from generator import access, lifecycle
 
 _COUNTS = {"imageCountMoreThan": "keep {n}", "sinceImagePushed": "pushed > {n}d",
            "sinceImagePulled": "pulled > {n}d", "sinceImageTransitioned": "archived > {n}d"}
@@ -46,3 +47,9 @@ def policy_pair(before: lifecycle.Policy, after: lifecycle.Policy) -> tuple[str,
     differ = frozenset(rule.priority for rule in after.rules
                        if descriptions.get(rule.priority) != (rule.description or ""))
     return policy_phrase(before, differ), policy_phrase(after, differ)
+
+
+def access_phrase(policy: access.Policy) -> str:
+    """`Pull: 111122223333, role/ci; PushOrganization: *`: who each statement lets in."""
+    return "; ".join(f"{s.sid or s.effect}: {', '.join(v for _, v in s.principals)}"
+                     for s in policy.statements)

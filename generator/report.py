@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from generator import lifecycle, phrases
+from generator import access, lifecycle, phrases
 from generator.diff import Change, Plan, RepositoryPlan
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
@@ -86,7 +86,8 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
                 table.add_row(repo["repositoryName"], change["setting"], "", "",
                               _status("unmanaged", change["reason"]))
                 continue
-            table.add_row(repo["repositoryName"], change["setting"], *_readable(change["from"], change["to"]),
+            table.add_row(repo["repositoryName"], change["setting"],
+                          *_readable(change["from"], change["to"], change["setting"]),
                           _status(change["status"], change["error"]))
     if table.row_count:
         console.print(table)
@@ -97,9 +98,11 @@ def _status(status: str, error: str | None) -> str:
     return f"{status}: {error}" if error else status
 
 
-def _readable(before: str | bool | None, after: str | bool | None) -> tuple[str, str]:
-    """The from and to cells: policies as one short phrase per rule, since their JSON is too
-    long for a table, with the rule descriptions where only they differ."""
+def _readable(before: str | bool | None, after: str | bool | None, setting: str) -> tuple[str, str]:
+    """The from and to cells: policies as short phrases, since their JSON is too long for a
+    table; lifecycle rules with their descriptions where only those differ."""
+    if setting == "repositoryPolicy":
+        return _access_cell(before), _access_cell(after)
     policies = [_policy(value) for value in (before, after)]
     if policies[0] is not None and policies[1] is not None:
         return phrases.policy_pair(policies[0], policies[1])
@@ -114,6 +117,16 @@ def _policy(value: str | bool | None) -> lifecycle.Policy | None:
         return lifecycle.parse_text(value)
     except lifecycle.PolicyError:
         return None
+
+
+def _access_cell(value: str | bool | None) -> str:
+    """Who each statement of a repository policy lets in."""
+    if not isinstance(value, str):
+        return "(none)"
+    try:
+        return phrases.access_phrase(access.parse_text(value))
+    except access.PolicyError:
+        return "(unreadable policy)"
 
 
 def _cell(value: str | bool | None, policy: lifecycle.Policy | None) -> str:

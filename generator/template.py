@@ -77,6 +77,8 @@ def desired_metadata(repo: Repository) -> dict[str, Any]:
     }
     if repo.policy:  # absent means: no lifecycle policy wanted (CloudFormation rejects null here)
         meta["lifecyclePolicy"] = repo.policy.to_aws()
+    if repo.access_policy:  # as in RepositoryPolicyText; post-deploy fills ${AWS::...} from the ARN
+        meta["repositoryPolicy"] = repo.access_policy.to_cfn()
     return {METADATA_KEY: meta}
 
 
@@ -97,6 +99,8 @@ def _repository(repo: Repository, settings_via: str) -> ecr.Repository:
     props["EncryptionConfiguration"] = ecr.EncryptionConfiguration(**encryption)
     if repo.policy:
         props["LifecyclePolicy"] = ecr.LifecyclePolicy(LifecyclePolicyText=repo.policy.to_text())
+    if repo.access_policy:
+        props["RepositoryPolicyText"] = repo.access_policy.to_cfn()
     if repo.tags:
         props["Tags"] = Tags(repo.tags)
     return ecr.Repository(repo.logical_id, DeletionPolicy=repo.deletion_policy,
@@ -120,13 +124,14 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
     else:
         pattern = config.name_pattern.replace("{name}", "*")
         arns = [Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{pattern}")]
+    actions = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:PutImageTagMutability",
+               "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy"]
+    if any(repo.access_policy for repo in config.repositories):
+        actions += ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
     document = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ReadAndEnforceRepositorySettings", "Effect": "Allow",
-             "Action": ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy",
-                        "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
-                        "ecr:PutLifecyclePolicy"],
+            {"Sid": "ReadAndEnforceRepositorySettings", "Effect": "Allow", "Action": actions,
              "Resource": arns},
             {"Sid": "ReadThisStack", "Effect": "Allow",
              "Action": ["cloudformation:GetTemplate", "cloudformation:ListStackResources"],
@@ -174,7 +179,10 @@ class _Block(str):
 
 
 class _Flow(dict):  # type: ignore[type-arg]
-    """A mapping rendered on one line: the machine-read copy of the policy in Metadata."""
+    """A mapping rendered on one line: the machine-read copy of a policy in Metadata."""
+
+
+_FLOW_KEYS = ("lifecyclePolicy", "repositoryPolicy")
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -197,8 +205,8 @@ def _for_yaml(value: Any, key: str = "") -> Any:
                 return _Tagged("!Ref", arg)
             if fn == "Fn::GetAtt" and isinstance(arg, list):
                 return _Tagged("!GetAtt", ".".join(arg))
-        if key == METADATA_KEY and "lifecyclePolicy" in value:
-            return {**value, "lifecyclePolicy": _Flow(value["lifecyclePolicy"])}
+        if key == METADATA_KEY:
+            return {k: _Flow(_for_yaml(v)) if k in _FLOW_KEYS else v for k, v in value.items()}
         return {k: _for_yaml(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_for_yaml(item) for item in value]

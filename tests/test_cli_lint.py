@@ -53,10 +53,11 @@ def test_json_format_lists_findings_and_counts_levels() -> None:
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert [(f["ruleId"], f["line"], f["level"]) for f in report["findings"]] == [
-        ("E9506", line, "error") for line in (23, 39, 53, 67, 73, 79, 85, 91, 97)]
+        ("E9506", 23, "error"), ("E9506", 39, "error"), ("E9512", 39, "error"), ("W9511", 39, "warning"),
+        *[("E9506", line, "error") for line in (53, 67, 73, 79, 85, 91, 97)]]
     assert set(report["findings"][0]) == {"filename", "line", "column", "ruleId", "level", "message"}
     assert report["unreadable"] == []
-    assert report["summary"] == {"error": 9, "warning": 0, "informational": 0}
+    assert report["summary"] == {"error": 10, "warning": 1, "informational": 0}
 
 
 def test_the_shipped_template_is_clean() -> None:
@@ -101,7 +102,7 @@ def test_json_lists_unreadable_files_beside_the_findings_of_the_others(tmp_path:
     result = run_ecrgen("lint", "--format", "json", str(notes), str(FIXTURES / "policy_public.yaml"))
     assert result.returncode == 2
     report = json.loads(result.stdout)
-    assert {f["ruleId"] for f in report["findings"]} == {"E9506"}
+    assert {f["ruleId"] for f in report["findings"]} == {"E9506", "E9512", "W9511"}
     assert report["unreadable"] == [{"filename": str(notes), "line": None, "message":
                                      "not a CloudFormation template: it has no Resources section"}]
     assert str(notes) in result.stderr

@@ -235,6 +235,8 @@ def test_any_generated_template_reads_back_as_its_config(tmp_path: Path, data: d
     cfg = config.load(path)
     body = desired.parse_template(template.render(template.build(cfg), fmt), "s")
     assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
+    assert [s.repository_policy for s in desired.from_template(body, physical(cfg), "s")] == [
+        s.repository_policy for s in desired.from_config(cfg)]
     if cfg.settings_via == "template":  # without ecrgen's Metadata the Properties say the same
         for resource in body["Resources"].values():
             resource.pop("Metadata", None)

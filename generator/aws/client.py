@@ -127,3 +127,11 @@ def lifecycle_policy_text(ecr: Any, repository: str) -> str | None:
         return ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"]
     except ecr.exceptions.LifecyclePolicyNotFoundException:
         return None
+
+
+def repository_policy_text(ecr: Any, repository: str) -> str | None:
+    """The repository's policy JSON text (who may pull and push), or None when it has none."""
+    try:
+        return ecr.get_repository_policy(repositoryName=repository)["policyText"]
+    except ecr.exceptions.RepositoryPolicyNotFoundException:
+        return None

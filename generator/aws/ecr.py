@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from generator.aws.client import error_code, exception_text, lifecycle_policy_text
+from generator.aws.client import error_code, exception_text, lifecycle_policy_text, repository_policy_text
 from generator.diff import Change, LiveRepository, LiveState
 
 DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
@@ -58,8 +58,9 @@ def describe(exc: Exception) -> str:
 
 
 def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurrency: int,
-         progress: Progress | None = None) -> LiveState:
-    """Live settings of `names`; lifecycle policies only of those in `policy_wanted`."""
+         progress: Progress | None = None, repository_policy_wanted: Collection[str] = ()) -> LiveState:
+    """Live settings of `names`; lifecycle policies only of those in `policy_wanted`, repository
+    policies only of those in `repository_policy_wanted`, all policy reads at once."""
     found: dict[str, LiveRepository] = {}
     missing: set[str] = set()
     errors: dict[str, str] = {}
@@ -69,12 +70,15 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
             found.update((repo.name, repo) for repo in batch_found)
             missing.update(batch_missing)
             errors.update(batch_errors)
-        wanted = [name for name in found if name in policy_wanted]
-        for name, (text, error) in zip(wanted, pool.map(lambda n: _policy(ecr, n), wanted), strict=True):
+        reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
+        reads += [(name, "repository_policy_text", repository_policy_text)
+                  for name in found if name in repository_policy_wanted]
+        results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
+        for (name, field, _), (text, error) in zip(reads, results, strict=True):
             if error:
                 errors[name] = error
             else:
-                found[name] = replace(found[name], lifecycle_text=text)
+                found[name] = replace(found[name], **{field: text})
             if progress:
                 progress(1)
     return LiveState(found, frozenset(missing), errors)
@@ -115,13 +119,14 @@ def _live(repo: dict[str, Any]) -> LiveRepository:
     return LiveRepository(
         name=repo["repositoryName"], image_tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
         exclusion_filters=frozenset(f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])),
-        scan_on_push=bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False)))
+        scan_on_push=bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False)),
+        arn=repo.get("repositoryArn", ""))
 
 
-def _policy(ecr: Any, name: str) -> tuple[str | None, str | None]:
+def _policy(ecr: Any, name: str, reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
     """(policy text or None, error or None)."""
     try:
-        return lifecycle_policy_text(ecr, name), None
+        return reader(ecr, name), None
     except _failures() as exc:
         return None, describe(exc)
 

@@ -39,7 +39,7 @@ def post_deploy(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Parallel API calls (1-64)."),
 ) -> None:
-    """Reconcile live ECR repositories with the desired tag mutability, scan on push and lifecycle policy.
+    """Reconcile live ECR with the desired tag mutability, scan on push, lifecycle and repository policy.
 
     A setting that a hand-written template gives through something ecrgen cannot resolve exactly
     (a NoEcho parameter, a dynamic reference, Fn::GetAtt) is reported unmanaged, with the reason.
@@ -76,8 +76,10 @@ def post_deploy(
             wishes = desired.merge(desired_from_stack(cfn, name) for name in dict.fromkeys(stack_name))
         with _progress(len(wishes)) as progress:
             policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
+            access_wanted = {w.name for w in wishes if w.repository_policy is not None}
             live = aws_ecr.read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
-                                progress("reading lifecycle policies", len(policy_wanted)))
+                                progress("reading policies", len(policy_wanted) + len(access_wanted)),
+                                repository_policy_wanted=access_wanted)
             plan = diff.plan(wishes, live)
             results = None
             if not (dry_run or check):
