@@ -126,10 +126,10 @@ def test_validate_exit_codes_and_messages(ecrgen: Any) -> None:
         f"{good}: valid (3 rules)",
         f"{bad}:5: rule priority 1 selection.countUnit: must be 'days' with countType 'sinceImagePushed', "
         "got None",
-        f"{bad}:11: rule priority 2 action.type: must be one of expire, transition, got 'delete'",
-        f"{bad}:10: rule priority 2 selection.countNumber: must be an integer of at least 1, got 0",
         f"{bad}:5: rule priority 1 selection.tagPrefixList: tagStatus 'tagged' needs exactly one of "
         "tagPrefixList or tagPatternList",  # semantic, in a rule with a schema problem: also at once
+        f"{bad}:11: rule priority 2 action.type: must be one of expire, transition, got 'delete'",
+        f"{bad}:10: rule priority 2 selection.countNumber: must be an integer of at least 1, got 0",
     ]
     unreadable = ecrgen("lifecycle", "validate", bad, str(FIXTURES / "truncated-policy.json"), "nope.json")
     assert unreadable.returncode == 2

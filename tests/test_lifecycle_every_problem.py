@@ -172,7 +172,7 @@ def test_lifecycle_validate_and_e9501_report_every_problem_at_once(tmp_path: Pat
 # --- the length is the length of the text that is sent -------------------------------------
 
 def long_policy() -> dict[str, Any]:
-    """About 25,000 characters compact, over 30,720 indented: 50 rules with 8 prefixes each."""
+    """About 27,000 characters compact, over 30,720 indented: 50 rules with 8 prefixes each."""
     return {"rules": [rule(i, tagStatus="tagged", tagPrefixList=[f"p{i}-{n}-" + "x" * 40 for n in range(8)])
                       for i in range(1, 51)]}
 

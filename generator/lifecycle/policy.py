@@ -185,8 +185,8 @@ def parse(data: Any, text: str | None = None) -> Policy:
     problems += _semantic_problems(rules)
     if complete and text is None:
         problems += rendering_problems(Policy(tuple(rules)))  # type: ignore[arg-type]
-    if problems:
-        raise PolicyError(problems)
+    if problems:  # the policy's own first, then rule by rule
+        raise PolicyError(sorted(problems, key=lambda p: -1 if p.rule is None else p.rule))
     return Policy(tuple(rules))  # type: ignore[arg-type]
 
 
