@@ -159,7 +159,8 @@ def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextI
             _table(rows, out)
     failed = sum(image.fails(fail_on) for image in images)
     gate = f"; {failed} failed --fail-on {fail_on}" if fail_on else ""
-    out.write(f"{len(images)} image(s){gate}\n")
+    count = len(images)
+    out.write(f"{count} {'repository' if count == 1 else 'repositories'}{gate}\n")
 
 
 def _table(rows: list[Finding], out: TextIO) -> None:

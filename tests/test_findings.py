@@ -131,7 +131,7 @@ def test_text_table_lists_findings_at_or_above_the_threshold(ecrgen, three) -> N
     assert "CRITICAL 1, LOW 1" in result.stdout
     assert "CVE-2024-0001" in result.stdout and "openssl" in result.stdout
     assert "CVE-2024-0003" not in result.stdout  # LOW is below the threshold: counted, not listed
-    assert "1 image(s); 1 failed --fail-on CRITICAL" in result.stdout
+    assert "1 repository; 1 failed --fail-on CRITICAL" in result.stdout
 
 
 def test_the_most_recent_push_or_the_given_tag(ecrgen, ecr, aws) -> None:

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator import config, notifications, template
 
@@ -186,15 +190,20 @@ def test_an_existing_topic_is_targeted_and_left_alone(tmp_path: Path) -> None:
     assert data["EcrgenScanFindingsRule"]["Properties"]["Targets"][0]["Arn"] == arn
 
 
-def as_deployed(value: Any) -> Any:
-    """The pattern as CloudFormation resolves its `Fn::Sub`s, in this account and region."""
+def as_deployed(value: Any, names: dict[str, str] | None = None) -> Any:
+    """The pattern as CloudFormation resolves it in this account and region (`names`: logical -> physical)."""
+    names = names or {}
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        return names[value["Ref"]]
     if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
-        return (value["Fn::Sub"].replace("${SystemName}", "shop").replace("${AWS::Partition}", "aws")
+        text = re.sub(r"\$\{(\w+)\.Arn\}", lambda m: f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{names[m[1]]}",
+                      value["Fn::Sub"])
+        return (text.replace("${SystemName}", "shop").replace("${AWS::Partition}", "aws")
                 .replace("${AWS::Region}", REGION).replace("${AWS::AccountId}", ACCOUNT))
     if isinstance(value, dict):
-        return {key: as_deployed(item) for key, item in value.items()}
+        return {key: as_deployed(item, names) for key, item in value.items()}
     if isinstance(value, list):
-        return [as_deployed(item) for item in value]
+        return [as_deployed(item, names) for item in value]
     return value
 
 
@@ -244,3 +253,19 @@ def test_many_repositories_without_a_namespace_are_bad_input(ecrgen, tmp_path: P
     assert result.returncode == 2 and not (tmp_path / "t.yaml").exists()
     assert "300 repository names do not fit one EventBridge pattern" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,39}", fullmatch=True), min_size=1, max_size=450, unique=True),
+       st.sampled_from(["HIGH", "LOW", "CRITICAL"]))
+def test_every_pattern_fits_eventbridge_whatever_the_repositories(names: list[str], severity: str) -> None:
+    text = (CONFIG.replace("min_severity: HIGH", f"min_severity: {severity}")
+            .replace("  - name: web\n  - name: api\n", "".join(f"  - name: {n}\n" for n in names)))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "ecr.yaml").write_text(text)
+        loaded = config.load(Path(tmp) / "ecr.yaml")
+    resources = template.build(loaded).to_dict()["Resources"]
+    physical = {repo.logical_id: repo.physical_name("shop") for repo in loaded.repositories}
+    for logical_id in ("EcrgenScanFindingsRule", "EcrgenInspectorFindingsRule"):
+        pattern = as_deployed(resources[logical_id]["Properties"]["EventPattern"], physical)
+        assert len(json.dumps(pattern)) <= notifications.MAX_PATTERN_CHARS
