@@ -106,7 +106,7 @@ def apply(rules: Sequence[Rule], images: Sequence[ImageFindings],
           today: dt.date) -> tuple[list[ImageFindings], list[Expired]]:
     """Mark the findings that an active entry covers as ignored; list the expired entries."""
     active = [rule for rule in rules if not rule.expired(today)]
-    expired = {rule.where: (rule, []) for rule in rules if rule.expired(today)}
+    expired: list[tuple[Rule, list[str]]] = [(rule, []) for rule in rules if rule.expired(today)]
     out = []
     for image in images:
         findings = []
@@ -114,9 +114,9 @@ def apply(rules: Sequence[Rule], images: Sequence[ImageFindings],
             rule = next((r for r in active if r.covers(image.repository, finding.id)), None)
             if rule:
                 finding = replace(finding, ignored=True, ignore_reason=rule.entry.reason)
-            for old, hits in expired.values():
+            for old, hits in expired:
                 if old.covers(image.repository, finding.id) and image.repository not in hits:
                     hits.append(image.repository)
             findings.append(finding)
         out.append(replace(image, findings=tuple(findings)))
-    return out, [Expired(rule, tuple(hits)) for rule, hits in expired.values()]
+    return out, [Expired(rule, tuple(hits)) for rule, hits in expired]

@@ -97,3 +97,10 @@ def test_a_stricter_threshold_never_passes_what_a_looser_one_fails(images, first
     low, high = sorted((first, second), key=SEVERITIES.index)
     assert exit_code(images, low) >= exit_code(images, high)
     assert exit_code(images, None) == 0
+
+
+def test_two_expired_entries_on_one_line_are_both_reported() -> None:
+    image = ImageFindings("web", scan_status="COMPLETE", findings=(Finding("A", "HIGH"), Finding("B", "LOW")))
+    rules = [_rule({"id": name, "reason": "r", "expires": "2020-01-01"}, line=1) for name in ("A", "B")]
+    _, expired = ignore.apply(rules, [image], TODAY)
+    assert [(e.rule.entry.id, e.images) for e in expired] == [("A", ("web",)), ("B", ("web",))]
