@@ -157,6 +157,8 @@ def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextI
         rows.sort(key=lambda f: (-RANK[f.severity], f.id, f.package or ""))
         if rows:
             _table(rows, out)
+        for reason in dict.fromkeys(f"{f.id}: {f.ignore_reason}" for f in rows if f.ignored):
+            out.write(f"  ignored {reason}\n")
     failed = sum(image.fails(fail_on) for image in images)
     gate = f"; {failed} failed --fail-on {fail_on}" if fail_on else ""
     count = len(images)

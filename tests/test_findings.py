@@ -226,6 +226,7 @@ def test_an_active_ignore_entry_passes_the_gate(ecrgen, three, tmp_path: Path) -
     assert finding["id"] == "CVE-2024-0002" and finding["ignored"] is True
     text = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", cwd=tmp_path)
     assert "HIGH (ignored)" in text.stdout
+    assert "ignored CVE-2024-0002: curl is only used at build time" in text.stdout
 
 
 def test_an_expired_ignore_entry_applies_no_more_and_says_so(ecrgen, three, tmp_path: Path) -> None:
