@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_valid
 from generator import access, lifecycle, source
 from generator.access import AccessField
 from generator.errors import InputError, Problem
+from generator.notifications import Notifications, NotificationSettings, resolve_notifications
 from generator.schema import Strict, plain_message
 from generator.source import Document, Path_
 
@@ -126,6 +127,7 @@ class ConfigFile(Strict):
     post_deploy_policy: bool = False
     defaults: Settings = Settings()
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
+    notifications: Notifications | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class Config:
     outputs: tuple[str, ...]
     post_deploy_policy: bool
     repositories: tuple[Repository, ...]
+    notifications: NotificationSettings | None = None
 
 
 def load(path: Path | str) -> Config:
@@ -268,11 +271,13 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         seen_names.setdefault(physical, index)
         seen_ids.setdefault(repo.logical_id, index)
         repositories.append(repo)
+    notified = resolve_notifications(doc, raw.notifications, problems)
     if problems:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
-                  post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories))
+                  post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
+                  notifications=notified)
 
 
 def _pick(entry: Settings, defaults: Settings, key: str, builtin: Any) -> tuple[Any, Path_]:

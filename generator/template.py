@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
-from generator import METADATA_KEY
+from generator import METADATA_KEY, template_notifications
 from generator.config import SYSTEM_NAME_PATTERN, Config, Repository
 
 MAX_RESOURCES = 500
@@ -49,14 +49,17 @@ def build(config: Config) -> Template:
             _add_output(template, repo, kind)
     if config.post_deploy_policy:
         template.add_resource(_post_deploy_policy(config))
+    for resource in template_notifications.resources(config):
+        template.add_resource(resource)
     return template
 
 
 def _check_counts(config: Config) -> None:
     count = len(config.repositories)
-    resources = count + (1 if config.post_deploy_policy else 0)
+    others = (1 if config.post_deploy_policy else 0) + template_notifications.resource_count(config)
+    resources = count + others
     if resources > MAX_RESOURCES:
-        fit = MAX_RESOURCES - (1 if config.post_deploy_policy else 0)
+        fit = MAX_RESOURCES - others
         raise TemplateLimitError(f"{count} repositories need {resources} resources; CloudFormation "
                                  f"allows {MAX_RESOURCES} per stack: at most {fit} repositories fit, "
                                  "split them across several ecr.yaml files")

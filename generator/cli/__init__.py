@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from generator.cli import findings as _findings
 from generator.cli import lifecycle as _lifecycle
 from generator.cli import lint as _lint
 from generator.cli import post_deploy as _post_deploy
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command("template")(_template.template)
 app.command("lint")(_lint.lint)
 app.command("post-deploy")(_post_deploy.post_deploy)
+app.command("findings")(_findings.findings)
 app.add_typer(_lifecycle.app, name="lifecycle")
 
 
