@@ -17,6 +17,7 @@ from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Templ
 
 from generator import METADATA_KEY
 from generator.config import SYSTEM_NAME_PATTERN, Config, Repository
+from generator.registry import SYSTEM_NAME_PLACEHOLDER, RegistrySection, to_metadata
 
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
@@ -49,7 +50,50 @@ def build(config: Config) -> Template:
             _add_output(template, repo, kind)
     if config.post_deploy_policy:
         template.add_resource(_post_deploy_policy(config))
+    if config.registry is not None:
+        template.set_metadata({METADATA_KEY: to_metadata(config.registry, config.system_name,
+                                                         config.name_pattern)})
+        if config.registry.via == "template":
+            for resource in _registry_resources(config.registry):
+                template.add_resource(resource)
     return template
+
+
+def _registry_resources(section: RegistrySection) -> list[Any]:
+    """`registry.via: template`: the registry documents as CloudFormation singletons. Each one
+    REPLACES the whole document of the account and region, every other team's part included."""
+    scanning = section.scanning
+    rules = [ecr.ScanningRule(ScanFrequency=frequency, RepositoryFilters=[
+                 ecr.RepositoryFilter(Filter=_sub(value), FilterType="WILDCARD") for value in values])
+             for frequency, values in (("SCAN_ON_PUSH", scanning.scan_on_push),
+                                       ("CONTINUOUS_SCAN", scanning.continuous)) if values]
+    out: list[Any] = []
+    if scanning.type or rules:
+        out.append(ecr.RegistryScanningConfiguration("EcrgenRegistryScanning",
+                                                     ScanType=scanning.type or "BASIC", Rules=rules))
+    if section.replication:
+        out.append(ecr.ReplicationConfiguration("EcrgenReplication", ReplicationConfiguration=(
+            ecr.ReplicationConfigurationProperty(Rules=[ecr.ReplicationRule(
+                Destinations=[ecr.ReplicationDestination(Region=d.region,
+                                                         RegistryId=d.registry_id or Ref("AWS::AccountId"))
+                              for d in rule.destinations],
+                RepositoryFilters=[ecr.RepositoryFilter(Filter=_sub(prefix), FilterType="PREFIX_MATCH")
+                                   for prefix in rule.prefixes]) for rule in section.replication]))))
+    if section.policy_statements:
+        out.append(ecr.RegistryPolicy("EcrgenRegistryPolicy", PolicyText={
+            "Version": "2012-10-17", "Statement": [_sub(s) for s in section.policy_statements]}))
+    return out
+
+
+def _sub(value: Any) -> Any:
+    """Strings that name ${SystemName} become `!Sub` (other `${...}` escaped), in any nesting."""
+    if isinstance(value, str) and SYSTEM_NAME_PLACEHOLDER in value:
+        return Sub(value.replace("${", "${!").replace("${!SystemName}", SYSTEM_NAME_PLACEHOLDER))
+    if isinstance(value, list):
+        return [_sub(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _sub(item) for key, item in value.items()}
+    return value
 
 
 def _check_counts(config: Config) -> None:
@@ -150,7 +194,7 @@ def render(template: Template, fmt: str = "yaml", source: str = "ecr.yaml") -> s
     return HEADER.format(source=source) + body
 
 
-_TOP_ORDER = ("AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs")
+_TOP_ORDER = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Resources", "Outputs")
 _RESOURCE_ORDER = ("Type", "DeletionPolicy", "UpdateReplacePolicy", "Metadata", "Properties")
 
 

@@ -34,6 +34,7 @@ FIRES = {
     "W9502": ("settings_weak.yaml", [11, 18, 26, 37]),
     "W9503": ("settings_weak.yaml", [18, 38]),
     "I9501": ("deletion_policy.yaml", [4, 14]),
+    "W9510": ("registry_singletons.yaml", [4, 12, 19]),
 }
 # rule id -> fixture with near misses (and unresolvable intrinsics) where it must stay quiet
 QUIET = {
@@ -47,6 +48,7 @@ QUIET = {
     "W9502": "settings_strong.yaml",
     "W9503": "settings_strong.yaml",
     "I9501": "settings_strong.yaml",
+    "W9510": "registry_shared.yaml",
 }
 CLEAN = [FIXTURES / name for name in sorted(set(QUIET.values()))] + [FIXTURES / "cdk.json",
                                                                     ROOT / "templates" / "ecr.yaml"]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import desired
+from generator import desired, registry
 from generator.aws.client import error_code
 from generator.errors import InputError
 
 
 def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]:
     """Read the stack's template (GetTemplate) and resources (ListStackResources, every page)."""
+    return read_stack(cfn, stack)[0]
+
+
+def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None]:
+    """Each repository's desired settings, and the registry part the template's top-level
+    `Metadata.ecrgen` asks for (None without one): from one GetTemplate."""
     from botocore.exceptions import ClientError
 
     where = f"stack {stack}"
@@ -29,4 +35,5 @@ def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]
             region = cfn.meta.region_name
             raise InputError(where, f"no such stack in region {region}") from None
         raise InputError(where, f"cannot read the stack: {error_code(exc)}: {message}") from None
-    return desired.from_template(desired.parse_template(body, where), names, where)
+    template = desired.parse_template(body, where)
+    return desired.from_template(template, names, where), registry.from_template(template, where)

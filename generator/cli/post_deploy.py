@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -44,7 +45,7 @@ def post_deploy(
     Exit codes: 0 in sync or fixed (or planned with --dry-run), 1 drift found with --check or a
     repository failed or is missing, 2 bad input (flags, config, stack, credentials, region).
     """
-    from generator import desired, diff, report
+    from generator import desired, diff, registry, report
     from generator.aws import ecr as aws_ecr
     from generator.aws.client import make_client, user_errors
 
@@ -53,21 +54,28 @@ def post_deploy(
     if system_name and not config:
         raise InputError("post-deploy", "--system-name only applies with --config")
     wishes = None
+    parts: list[registry.Part] = []
     if config:
         from generator import config as config_module
 
-        wishes = desired.from_config(config_module.load(config), system_name)
+        cfg = config_module.load(config)
+        wishes = desired.from_config(cfg, system_name)
+        if cfg.registry is not None and cfg.registry.via == "post-deploy":
+            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
+                                          source="--system-name"))
     aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         ecr = make_client("ecr", pool_size=concurrency, **aws)
         counter.attach(ecr)
         if wishes is None:
-            from generator.aws.stack import desired_from_stack
+            from generator.aws.stack import read_stack
 
             cfn = make_client("cloudformation", **aws)
             counter.attach(cfn)
-            wishes = desired.merge(desired_from_stack(cfn, name) for name in dict.fromkeys(stack_name))
+            stacks = [read_stack(cfn, name) for name in dict.fromkeys(stack_name)]
+            wishes = desired.merge(settings for settings, _ in stacks)
+            parts = list(dict.fromkeys(part for _, part in stacks if part is not None))
         with _progress(len(wishes)) as progress:
             policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
             live = aws_ecr.read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
@@ -77,12 +85,45 @@ def post_deploy(
             if not (dry_run or check):
                 results = aws_ecr.apply(ecr, plan.changes, concurrency,
                                         progress("writing changes", len(plan.changes)))
+        section = _registry(ecr, parts, wishes, live, concurrency, dry_run or check) if parts else None
     result = report.build(plan, results, counter.counts)
+    if section is not None:
+        result["registry"] = section
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         report.render_text(result, sys.stdout)
     raise typer.Exit(report.exit_code(result, check))
+
+
+def _registry(ecr: Any, parts: list[Any], wishes: list[Any], live: Any, concurrency: int,
+              plan_only: bool) -> dict[str, Any]:
+    """Read the three registry documents, merge this config's part, write what changed (unless
+    `plan_only`), and say how each managed repository is then actually scanned."""
+    from generator import registry, registry_merge, report
+    from generator.aws import registry as aws_registry
+
+    current = aws_registry.read(ecr, concurrency)
+    plans = registry_merge.plan(current.documents, current.errors, parts, current.registry_id)
+    outcomes = None
+    scanning = current.documents.get(registry_merge.SCANNING)
+    for doc in plans:
+        if doc.setting == registry_merge.SCANNING and doc.error is None:
+            scanning = doc.after
+    if not plan_only:
+        done = aws_registry.apply(ecr, [p.setting for p in plans if p.error is None], parts,
+                                  current.registry_id, concurrency)
+        outcomes = {setting: (o.document, o.error) for setting, o in done.items()}
+        if registry_merge.SCANNING in done and done[registry_merge.SCANNING].error is None:
+            scanning = done[registry_merge.SCANNING].document
+    scans = []
+    if scanning is not None:
+        for wish in wishes:
+            repo = live.repositories.get(wish.name)
+            if repo is not None:
+                on_push = repo.scan_on_push if wish.scan_on_push is None else wish.scan_on_push
+                scans.append((registry.effective_scan(scanning, wish.name, on_push), wish.scan_on_push))
+    return report.registry(plans, outcomes, scans)
 
 
 @contextmanager

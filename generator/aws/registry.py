@@ -1,0 +1,120 @@
+"""Live registry documents: read them, and write a merged one without losing a concurrent writer's.
+
+ECR has no conditional put: every `Put*` replaces the whole document. So a write is a bounded
+read-merge-write loop: read the document again just before writing (the plan's read may be
+minutes old) and merge into that, write only when the merge changes it, read it back and check
+that this config's part is there; if another writer replaced the document in the meantime,
+merge into what it wrote and try again, at most `MAX_ATTEMPTS` times. Another writer's part is
+therefore never dropped by a merge, and this config's part survives a writer that drops it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.aws.ecr import _failures, describe
+from generator.registry import Part
+from generator.registry_merge import REPLICATION, SCANNING, SETTINGS, Conflict, merge
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class LiveRegistry:
+    """Each document as read (setting -> document), the account's registry id, unreadable ones."""
+
+    documents: dict[str, Any] = field(default_factory=dict)
+    registry_id: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the write loop ended with: the document now live, or why it failed."""
+
+    document: Any
+    error: str | None = None
+    attempts: int = 0
+
+
+def read(ecr: Any, concurrency: int) -> LiveRegistry:
+    """The three documents, one read each, concurrently."""
+    with ThreadPoolExecutor(min(concurrency, len(SETTINGS))) as pool:
+        results = dict(zip(SETTINGS, pool.map(lambda s: _read_safely(ecr, s), SETTINGS), strict=True))
+    documents = {s: doc for s, (doc, _, error) in results.items() if error is None}
+    errors = {s: error for s, (_, _, error) in results.items() if error is not None}
+    registry_id = next((rid for _, rid, _ in results.values() if rid), "")
+    return LiveRegistry(documents, registry_id, errors)
+
+
+def _read_safely(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
+    try:
+        document, registry_id = read_document(ecr, setting)
+        return document, registry_id, None
+    except Conflict as exc:
+        return None, "", str(exc)
+    except _failures() as exc:
+        return None, "", describe(exc)
+
+
+def read_document(ecr: Any, setting: str) -> tuple[Any, str]:
+    """(document, registry id); the policy is None when the registry has none."""
+    if setting == SCANNING:
+        response = ecr.get_registry_scanning_configuration()
+        document = response.get("scanningConfiguration") or {"scanType": "BASIC", "rules": []}
+        return document, response["registryId"]
+    if setting == REPLICATION:
+        response = ecr.describe_registry()
+        return response.get("replicationConfiguration") or {"rules": []}, response["registryId"]
+    try:
+        response = ecr.get_registry_policy()
+    except ecr.exceptions.RegistryPolicyNotFoundException:
+        return None, ""
+    try:
+        return json.loads(response["policyText"]), response["registryId"]
+    except ValueError:
+        raise Conflict("the live registry policy is not JSON; fix it by hand first") from None
+
+
+def write_document(ecr: Any, setting: str, document: Any) -> None:
+    if setting == SCANNING:
+        ecr.put_registry_scanning_configuration(scanType=document["scanType"], rules=document["rules"])
+    elif setting == REPLICATION:
+        ecr.put_replication_configuration(replicationConfiguration={"rules": document["rules"]})
+    else:
+        ecr.put_registry_policy(policyText=json.dumps(document))
+
+
+def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -> Outcome:
+    """Read, merge, write when it changes anything, read back and verify; bounded retries."""
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            current, _ = read_document(ecr, setting)
+            merged = merge(setting, current, parts, registry_id)
+            if merged == current:
+                return Outcome(current, attempts=attempt)
+            write_document(ecr, setting, merged)
+            back, _ = read_document(ecr, setting)
+            if merge(setting, back, parts, registry_id) == back:
+                return Outcome(back, attempts=attempt)
+    except Conflict as exc:
+        return Outcome(None, str(exc))
+    except _failures() as exc:
+        return Outcome(None, describe(exc))
+    return Outcome(None, f"another writer kept replacing the {setting} document; gave up after "
+                         f"{MAX_ATTEMPTS} attempts without losing its changes", MAX_ATTEMPTS)
+
+
+def apply(ecr: Any, settings: Sequence[str], parts: Sequence[Part], registry_id: str,
+          concurrency: int) -> dict[str, Outcome]:
+    """Reconcile each changed document, concurrently (they are independent)."""
+    if not settings:
+        return {}
+    with ThreadPoolExecutor(min(concurrency, len(settings))) as pool:
+        outcomes = pool.map(lambda s: reconcile(ecr, s, parts, registry_id), settings)
+        return dict(zip(settings, outcomes, strict=True))
+
