@@ -222,6 +222,20 @@ def _substituted(value: Any, system_name: str) -> Any:
     return value
 
 
+def distinct(parts: Sequence[Part]) -> list[Part]:
+    """Each part once (several stacks of one config carry the same); two different parts of one
+    namespace would undo each other on every run, so they are an error."""
+    out: list[Part] = []
+    for part in parts:
+        same = [p for p in out if p.namespace == part.namespace or p.sid_prefix == part.sid_prefix]
+        if same and same[0] != part:
+            raise InputError("--stack-name", f"two stacks claim the registry namespace {part.namespace!r} "
+                             "with different settings; one config per namespace")
+        if not same:
+            out.append(part)
+    return out
+
+
 # --- in a template's Metadata, for post-deploy --stack-name ---------------------------------
 
 def to_metadata(section: RegistrySection, system_name: str, name_pattern: str) -> dict[str, Any]:

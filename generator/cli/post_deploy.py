@@ -75,7 +75,7 @@ def post_deploy(
             counter.attach(cfn)
             stacks = [read_stack(cfn, name) for name in dict.fromkeys(stack_name)]
             wishes = desired.merge(settings for settings, _ in stacks)
-            parts = list(dict.fromkeys(part for _, part in stacks if part is not None))
+            parts = registry.distinct([part for _, part in stacks if part is not None])
         with _progress(len(wishes)) as progress:
             policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
             live = aws_ecr.read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
