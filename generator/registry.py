@@ -324,3 +324,19 @@ def effective_scan(scanning: Mapping[str, Any], repository: str,
                              "registry's filters override the repository-level scanOnPush")
     return EffectiveScan(repository, scan_type, MANUAL, "no BASIC scan-on-push filter matches; the "
                          "registry's filters override the repository-level scanOnPush")
+
+
+def effective_scans(scanning: Mapping[str, Any] | None, wishes: Sequence[Any],
+                    live: Mapping[str, Any]) -> list[tuple[EffectiveScan, bool | None]]:
+    """How each managed repository that exists is scanned once this run is done, with whether
+    the config wants it scanned on push (None: not managed). Its repository-level setting is the
+    wanted one where managed (post-deploy sets it), else the live one."""
+    if scanning is None:
+        return []
+    out = []
+    for wish in wishes:
+        repo = live.get(wish.name)
+        if repo is not None:
+            on_push = repo.scan_on_push if wish.scan_on_push is None else wish.scan_on_push
+            out.append((effective_scan(scanning, wish.name, on_push), wish.scan_on_push))
+    return out

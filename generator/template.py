@@ -177,6 +177,14 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
              "Resource": Ref("AWS::StackId")},
         ],
     }
+    if config.registry is not None and config.registry.via == "post-deploy":
+        # Registry-wide actions take no resource ARN: the account and region's one document.
+        document["Statement"].append(
+            {"Sid": "MergeThisConfigsRegistryPart", "Effect": "Allow",
+             "Action": ["ecr:GetRegistryScanningConfiguration", "ecr:PutRegistryScanningConfiguration",
+                        "ecr:DescribeRegistry", "ecr:PutReplicationConfiguration",
+                        "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy"],
+             "Resource": "*"})
     return iam.ManagedPolicy(POST_DEPLOY_POLICY_ID,
                              Description="Lets the pipeline run ecrgen post-deploy on this stack",
                              PolicyDocument=document)

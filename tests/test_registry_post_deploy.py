@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from generator import config, template
+from generator import config, desired, template
 from tests.fault_proxy import FaultProxy, fault_proxy
 
 __all__ = ["fault_proxy"]  # the fixture, imported for pytest
@@ -213,14 +213,19 @@ def test_stack_route_reads_the_registry_part_from_the_template(ecrgen: Any, ecr:
                                                                project: Path) -> None:
     for name in ("myapp-ecr-web", "myapp-ecr-api"):
         ecr.delete_repository(repositoryName=name)  # the stack creates them
+    (project / "ecr.yaml").write_text(CONFIG + "post_deploy_policy: true\n")
     body = template.render(template.build(config.load(project / "ecr.yaml")))
+    granted = {action for s in desired.parse_template(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
+        "Properties"]["PolicyDocument"]["Statement"] for action in s["Action"]}
     boto3.client("cloudformation").create_stack(StackName="myapp", TemplateBody=body)
     from_stack = run_json(ecrgen, "--stack-name", "myapp", "--dry-run", cwd=project, code=0)
     from_config = run_json(ecrgen, "--config", "ecr.yaml", "--dry-run", cwd=project, code=0)
     assert from_stack["registry"] == from_config["registry"]
     assert from_stack["summary"]["apiCalls"]["GetTemplate"] == 1
 
-    run_json(ecrgen, "--stack-name", "myapp", cwd=project, code=0)
+    applied = run_json(ecrgen, "--stack-name", "myapp", cwd=project, code=0)
+    service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation"}
+    assert {f"{service.get(call, 'ecr')}:{call}" for call in applied["summary"]["apiCalls"]} <= granted
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert shared.rules == [THEIR_RULE, OUR_RULE]
     assert run_json(ecrgen, "--stack-name", "myapp", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"

@@ -18,7 +18,7 @@ from typing import Any
 
 from generator.aws.ecr import _failures, describe
 from generator.registry import Part
-from generator.registry_merge import REPLICATION, SCANNING, SETTINGS, Conflict, merge
+from generator.registry_merge import REPLICATION, SCANNING, SETTINGS, Conflict, DocumentPlan, merge, plan
 
 MAX_ATTEMPTS = 3
 
@@ -109,12 +109,22 @@ def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -
                          f"{MAX_ATTEMPTS} attempts without losing its changes", MAX_ATTEMPTS)
 
 
-def apply(ecr: Any, settings: Sequence[str], parts: Sequence[Part], registry_id: str,
-          concurrency: int) -> dict[str, Outcome]:
-    """Reconcile each changed document, concurrently (they are independent)."""
-    if not settings:
-        return {}
-    with ThreadPoolExecutor(min(concurrency, len(settings))) as pool:
-        outcomes = pool.map(lambda s: reconcile(ecr, s, parts, registry_id), settings)
-        return dict(zip(settings, outcomes, strict=True))
+def reconcile_all(ecr: Any, parts: Sequence[Part], current: LiveRegistry, concurrency: int, apply: bool
+                  ) -> tuple[list[DocumentPlan], dict[str, tuple[Any, str | None]] | None, Any]:
+    """The plan from `current`; unless only planning, each changed document reconciled,
+    concurrently (they are independent). Returns the plan, each setting's (live document, error)
+    or None when nothing was applied, and the scanning document in force afterwards (or planned)."""
+    plans = plan(current.documents, current.errors, parts, current.registry_id)
+    scanning = current.documents.get(SCANNING)
+    scanning = next((p.after for p in plans if p.setting == SCANNING and p.error is None), scanning)
+    settings = [p.setting for p in plans if p.error is None]
+    if not apply:
+        return plans, None, scanning
+    with ThreadPoolExecutor(max(1, min(concurrency, len(settings)))) as pool:
+        done = dict(zip(settings, pool.map(lambda s: reconcile(ecr, s, parts, current.registry_id), settings),
+                        strict=True))
+    if SCANNING in done:
+        outcome = done[SCANNING]
+        scanning = outcome.document if outcome.error is None else current.documents.get(SCANNING)
+    return plans, {setting: (o.document, o.error) for setting, o in done.items()}, scanning
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -47,6 +47,7 @@ def post_deploy(
     """
     from generator import desired, diff, registry, report
     from generator.aws import ecr as aws_ecr
+    from generator.aws import registry as aws_registry
     from generator.aws.client import make_client, user_errors
 
     if bool(stack_name) == bool(config):
@@ -76,7 +77,9 @@ def post_deploy(
             stacks = [read_stack(cfn, name) for name in dict.fromkeys(stack_name)]
             wishes = desired.merge(settings for settings, _ in stacks)
             parts = registry.distinct([part for _, part in stacks if part is not None])
-        with _progress(len(wishes)) as progress:
+        # The registry documents are read beside the repositories, then reconciled after them.
+        with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
+            registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
             policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
             live = aws_ecr.read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
                                 progress("reading lifecycle policies", len(policy_wanted)))
@@ -85,45 +88,18 @@ def post_deploy(
             if not (dry_run or check):
                 results = aws_ecr.apply(ecr, plan.changes, concurrency,
                                         progress("writing changes", len(plan.changes)))
-        section = _registry(ecr, parts, wishes, live, concurrency, dry_run or check) if parts else None
+        if registry_read is not None:
+            plans, outcomes, scanning = aws_registry.reconcile_all(
+                ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
+            scans = registry.effective_scans(scanning, wishes, live.repositories)
     result = report.build(plan, results, counter.counts)
-    if section is not None:
-        result["registry"] = section
+    if registry_read is not None:
+        result["registry"] = report.registry(plans, outcomes, scans)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         report.render_text(result, sys.stdout)
     raise typer.Exit(report.exit_code(result, check))
-
-
-def _registry(ecr: Any, parts: list[Any], wishes: list[Any], live: Any, concurrency: int,
-              plan_only: bool) -> dict[str, Any]:
-    """Read the three registry documents, merge this config's part, write what changed (unless
-    `plan_only`), and say how each managed repository is then actually scanned."""
-    from generator import registry, registry_merge, report
-    from generator.aws import registry as aws_registry
-
-    current = aws_registry.read(ecr, concurrency)
-    plans = registry_merge.plan(current.documents, current.errors, parts, current.registry_id)
-    outcomes = None
-    scanning = current.documents.get(registry_merge.SCANNING)
-    for doc in plans:
-        if doc.setting == registry_merge.SCANNING and doc.error is None:
-            scanning = doc.after
-    if not plan_only:
-        done = aws_registry.apply(ecr, [p.setting for p in plans if p.error is None], parts,
-                                  current.registry_id, concurrency)
-        outcomes = {setting: (o.document, o.error) for setting, o in done.items()}
-        if registry_merge.SCANNING in done and done[registry_merge.SCANNING].error is None:
-            scanning = done[registry_merge.SCANNING].document
-    scans = []
-    if scanning is not None:
-        for wish in wishes:
-            repo = live.repositories.get(wish.name)
-            if repo is not None:
-                on_push = repo.scan_on_push if wish.scan_on_push is None else wish.scan_on_push
-                scans.append((registry.effective_scan(scanning, wish.name, on_push), wish.scan_on_push))
-    return report.registry(plans, outcomes, scans)
 
 
 @contextmanager
