@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from generator import config, desired, template
-from tests.fault_proxy import FaultProxy, fault_proxy
+from tests.fault_proxy import FaultProxy, Faults, fault_proxy
 
 __all__ = ["fault_proxy"]  # the fixture, imported for pytest
 
@@ -229,3 +229,14 @@ def test_stack_route_reads_the_registry_part_from_the_template(ecrgen: Any, ecr:
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert shared.rules == [THEIR_RULE, OUR_RULE]
     assert run_json(ecrgen, "--stack-name", "myapp", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"
+
+
+def test_throttled_registry_calls_are_retried_by_botocore(ecrgen: Any, ecr: Any, shared: FakeReplication,
+                                                          fault_proxy: FaultProxy, project: Path) -> None:
+    registry_calls = REGISTRY_READS | {"PutRegistryScanningConfiguration", "PutReplicationConfiguration",
+                                       "PutRegistryPolicy"}
+    fault_proxy.configure(Faults(throttle_first=1, operations=frozenset(registry_calls)))
+    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=0)
+    assert report["registry"]["status"] == "changed"
+    assert fault_proxy.counts("ThrottlingException")["PutRegistryPolicy"] == 1
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]

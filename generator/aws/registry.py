@@ -38,7 +38,7 @@ class Outcome:
 
     document: Any
     error: str | None = None
-    attempts: int = 0
+    writes: int = 0  # how many times it was written
 
 
 def read(ecr: Any, concurrency: int) -> LiveRegistry:
@@ -92,15 +92,15 @@ def write_document(ecr: Any, setting: str, document: Any) -> None:
 def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -> Outcome:
     """Read, merge, write when it changes anything, read back and verify; bounded retries."""
     try:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            current, _ = read_document(ecr, setting)
+        current, _ = read_document(ecr, setting)
+        for attempt in range(MAX_ATTEMPTS + 1):
             merged = merge(setting, current, parts, registry_id)
-            if merged == current:
-                return Outcome(current, attempts=attempt)
+            if merged == current:  # in place: before any write, or verified after one
+                return Outcome(current, writes=attempt)
+            if attempt == MAX_ATTEMPTS:
+                break
             write_document(ecr, setting, merged)
-            back, _ = read_document(ecr, setting)
-            if merge(setting, back, parts, registry_id) == back:
-                return Outcome(back, attempts=attempt)
+            current, _ = read_document(ecr, setting)  # the read-back: did another writer replace it?
     except Conflict as exc:
         return Outcome(None, str(exc))
     except _failures() as exc:
