@@ -98,9 +98,12 @@ def _sub(value: Any) -> Any:
 
 def _check_counts(config: Config) -> None:
     count = len(config.repositories)
-    resources = count + (1 if config.post_deploy_policy else 0)
+    via_template = config.registry is not None and config.registry.via == "template"
+    others = (1 if config.post_deploy_policy else 0) + (
+        len(_registry_resources(config.registry)) if via_template and config.registry else 0)
+    resources = count + others
     if resources > MAX_RESOURCES:
-        fit = MAX_RESOURCES - (1 if config.post_deploy_policy else 0)
+        fit = MAX_RESOURCES - others
         raise TemplateLimitError(f"{count} repositories need {resources} resources; CloudFormation "
                                  f"allows {MAX_RESOURCES} per stack: at most {fit} repositories fit, "
                                  "split them across several ecr.yaml files")

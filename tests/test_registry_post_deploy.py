@@ -126,7 +126,7 @@ def test_adds_its_part_keeps_theirs_then_only_reads(ecrgen: Any, ecr: Any, share
     assert {s["repositoryName"]: (s["frequency"], s["status"]) for s in first["registry"]["scanning"]} == {
         "myapp-ecr-web": ("SCAN_ON_PUSH", "ok"), "myapp-ecr-api": ("SCAN_ON_PUSH", "ok")}
 
-    fault_proxy.configure(fault_proxy._state.faults)  # forget the first run's requests
+    fault_proxy.configure(Faults())  # forget the first run's requests
     again = run_json(ecrgen, "--config", "ecr.yaml", "--check", cwd=project, code=0)
     assert again["registry"] == {**again["registry"], "status": "in-sync", "changes": []}
     calls = again["summary"]["apiCalls"]
