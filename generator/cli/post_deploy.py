@@ -42,8 +42,12 @@ def post_deploy(
 ) -> None:
     """Reconcile live ECR repositories with the desired tag mutability, scan on push and lifecycle policy.
 
+    With `registry:` in ecr.yaml (or the stack's Metadata), also merges this config's part of the
+    registry's scanning, replication and policy documents, leaving every other team's part alone.
+
     Exit codes: 0 in sync or fixed (or planned with --dry-run), 1 drift found with --check or a
-    repository failed or is missing, 2 bad input (flags, config, stack, credentials, region).
+    repository or registry document failed, a repository is missing or not scanned on push as
+    wanted, 2 bad input (flags, config, stack, credentials, region).
     """
     from generator import desired, diff, registry, report
     from generator.aws import ecr as aws_ecr
