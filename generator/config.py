@@ -19,6 +19,8 @@ from generator import access, lifecycle, source
 from generator.access import AccessField
 from generator.errors import InputError, Problem
 from generator.notifications import Notifications, NotificationSettings, resolve_notifications
+from generator.registry import SYSTEM_NAME_PLACEHOLDER, RegistrySection
+from generator.registry import resolve as resolve_registry
 from generator.schema import Strict, plain_message
 from generator.source import Document, Path_
 
@@ -31,7 +33,6 @@ REPOSITORY_NAME = re.compile(r"(?=.{2,256}\Z)[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
                              r"(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\Z")
 # The SystemName parameter's AllowedPattern: one or more repository name parts.
 SYSTEM_NAME_PATTERN = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
-SYSTEM_NAME_PLACEHOLDER = "${SystemName}"
 DEFAULT_NAME_PATTERN = "${SystemName}-ecr-{name}"
 
 
@@ -128,6 +129,7 @@ class ConfigFile(Strict):
     defaults: Settings = Settings()
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
     notifications: Notifications | None = None
+    registry: RegistrySection | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class Config:
     post_deploy_policy: bool
     repositories: tuple[Repository, ...]
     notifications: NotificationSettings | None = None
+    registry: RegistrySection | None = None  # resolved per SystemName by registry.resolve
 
 
 def load(path: Path | str) -> Config:
@@ -272,12 +275,17 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         seen_ids.setdefault(repo.logical_id, index)
         repositories.append(repo)
     notified = resolve_notifications(doc, raw.notifications, problems)
+    if raw.registry is not None:
+        try:
+            resolve_registry(raw.registry, raw.name_pattern, raw.system_name, doc)
+        except InputError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
-                  notifications=notified)
+                  notifications=notified, registry=raw.registry)
 
 
 def _pick(entry: Settings, defaults: Settings, key: str, builtin: Any) -> tuple[Any, Path_]:

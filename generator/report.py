@@ -5,11 +5,14 @@ Built from the plan and what apply returned, so the JSON and the human output ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from generator import access, lifecycle, phrases
 from generator.diff import Change, Plan, RepositoryPlan
+from generator.registry import EffectiveScan
+from generator.registry_merge import DocumentPlan
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
@@ -52,14 +55,48 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
     return out
 
 
+def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, str | None]] | None,
+             scans: Sequence[tuple[EffectiveScan, bool | None]]) -> dict[str, Any]:
+    """The report's `registry` section: each document written or planned (`from`/`to` are the
+    whole documents), and how each managed repository is actually scanned. `outcomes` maps a
+    setting to (document now live, error); None when nothing was applied. A repository that
+    wants scan on push (`scans`' second item) but is not scanned by any setting is drift."""
+    changes = []
+    for doc in plans:
+        to, error = doc.after, doc.error
+        if error is None and outcomes is not None:
+            live, error = outcomes[doc.setting]
+            to = doc.after if error else live
+        status = "failed" if error else ("planned" if outcomes is None else "applied")
+        changes.append({"setting": doc.setting, "from": doc.before, "to": to, "status": status,
+                        "error": error})
+    if any(c["status"] == "failed" for c in changes):
+        status = "failed"
+    elif not changes:
+        status = "in-sync"
+    else:
+        status = "planned" if outcomes is None else "changed"
+    scanning = []
+    for scan, wanted in scans:
+        entry = {"repositoryName": scan.repository, "scanType": scan.scan_type, "frequency": scan.frequency,
+                 "source": scan.source, "status": "drift" if wanted and not scan.on_push else "ok"}
+        if entry["status"] == "drift":
+            entry["reason"] = f"wants scan on push, but {scan.source}"
+        scanning.append(entry)
+    return {"status": status, "changes": changes, "scanning": scanning}
+
+
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
-    """1 when a repository failed or is missing, or when `check` finds anything to change.
+    """1 when a repository or registry document failed, a repository is missing or is not
+    scanned as wanted, or when `check` finds anything to change.
 
     Unmanaged settings never make 1: nothing could be compared, so nothing is known to drift."""
     summary = report["summary"]
-    if summary["failed"] or summary["missing"]:
+    section = report.get("registry") or {"status": "in-sync", "scanning": []}
+    if summary["failed"] or summary["missing"] or section["status"] == "failed" or \
+            any(s["status"] == "drift" for s in section["scanning"]):
         return 1
-    return 1 if check and summary["planned"] else 0
+    return 1 if check and (summary["planned"] or section["status"] == "planned") else 0
 
 
 def summary_line(report: Mapping[str, Any]) -> str:
@@ -91,7 +128,23 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
                           _status(change["status"], change["error"]))
     if table.row_count:
         console.print(table)
+    if report.get("registry"):
+        _render_registry(report["registry"], console)
     console.print(summary_line(report))
+
+
+def _render_registry(section: Mapping[str, Any], console: Any) -> None:
+    """Each registry document before and after (whole, as compact JSON), then scanning drift."""
+    for change in section["changes"]:
+        console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
+        console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
+        console.print(f"  after:  {json.dumps(change['to'], separators=(',', ':'))}", soft_wrap=True)
+    for scan in section["scanning"]:
+        if scan["status"] == "drift":
+            console.print(f"{scan['repositoryName']}: scanning drift: {scan['reason']}")
+    drift = sum(1 for s in section["scanning"] if s["status"] == "drift")
+    console.print(f"registry: {section['status']}"
+                  + (f", {drift} repositories not scanned on push" if drift else ""))
 
 
 def _status(status: str, error: str | None) -> str:

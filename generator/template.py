@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
-from generator import METADATA_KEY, template_notifications
+from generator import METADATA_KEY, template_notifications, template_registry
 from generator.config import SYSTEM_NAME_PATTERN, Config, Repository
+from generator.registry import to_metadata
 
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
@@ -49,14 +50,18 @@ def build(config: Config) -> Template:
             _add_output(template, repo, kind)
     if config.post_deploy_policy:
         template.add_resource(_post_deploy_policy(config))
-    for resource in template_notifications.resources(config):
+    for resource in [*template_notifications.resources(config), *template_registry.resources(config)]:
         template.add_resource(resource)
+    if config.registry is not None:
+        template.set_metadata({METADATA_KEY: to_metadata(config.registry, config.system_name,
+                                                         config.name_pattern)})
     return template
 
 
 def _check_counts(config: Config) -> None:
     count = len(config.repositories)
-    others = (1 if config.post_deploy_policy else 0) + template_notifications.resource_count(config)
+    others = ((1 if config.post_deploy_policy else 0) + template_notifications.resource_count(config)
+              + len(template_registry.resources(config)))
     resources = count + others
     if resources > MAX_RESOURCES:
         fit = MAX_RESOURCES - others
@@ -141,6 +146,14 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
              "Resource": Ref("AWS::StackId")},
         ],
     }
+    if config.registry is not None and config.registry.via == "post-deploy":
+        # Registry-wide actions take no resource ARN: the account and region's one document.
+        document["Statement"].append(
+            {"Sid": "MergeThisConfigsRegistryPart", "Effect": "Allow",
+             "Action": ["ecr:GetRegistryScanningConfiguration", "ecr:PutRegistryScanningConfiguration",
+                        "ecr:DescribeRegistry", "ecr:PutReplicationConfiguration",
+                        "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy"],
+             "Resource": "*"})
     return iam.ManagedPolicy(POST_DEPLOY_POLICY_ID,
                              Description="Lets the pipeline run ecrgen post-deploy on this stack",
                              PolicyDocument=document)
@@ -158,7 +171,7 @@ def render(template: Template, fmt: str = "yaml", source: str = "ecr.yaml") -> s
     return HEADER.format(source=source) + body
 
 
-_TOP_ORDER = ("AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs")
+_TOP_ORDER = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Resources", "Outputs")
 _RESOURCE_ORDER = ("Type", "DeletionPolicy", "UpdateReplacePolicy", "Metadata", "Properties")
 
 

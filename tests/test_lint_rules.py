@@ -38,6 +38,7 @@ FIRES = {
     "W9511": ("access_invalid.yaml", [17, 33, 53]),
     "I9501": ("deletion_policy.yaml", [4, 14]),
     "I9502": ("deletion_policy.yaml", [17, 38]),
+    "W9510": ("registry_singletons.yaml", [4, 12, 19]),
 }
 # rule id -> fixture with near misses (and unresolvable intrinsics) where it must stay quiet
 QUIET = {
@@ -55,6 +56,7 @@ QUIET = {
     "W9511": "access_valid.yaml",
     "I9501": "settings_strong.yaml",
     "I9502": "settings_strong.yaml",
+    "W9510": "registry_shared.yaml",
 }
 CLEAN = [FIXTURES / name for name in sorted(set(QUIET.values()))] + [FIXTURES / "cdk.json",
                                                                     ROOT / "templates" / "ecr.yaml"]

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import desired
+from generator import desired, registry
 from generator.aws.client import error_code, unreadable_reply
 from generator.errors import InputError
 
 
 def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]:
-    """Read the stack's template (GetTemplate) and resources (ListStackResources, every page), and
-    its parameters (DescribeStacks) only when a repository setting uses an intrinsic function."""
+    """Each repository's desired settings in the stack."""
+    return read_stack(cfn, stack)[0]
+
+
+def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None]:
+    """Each repository's desired settings, and the registry part the template's top-level
+    `Metadata.ecrgen` asks for (None without one).
+
+    Reads the stack's template (one GetTemplate) and resources (ListStackResources, every page),
+    and its parameters (DescribeStacks) only when a repository setting uses an intrinsic function.
+    """
     from botocore.exceptions import ClientError, HTTPClientError
     from botocore.parsers import ResponseParserError
 
@@ -35,4 +44,5 @@ def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]
         raise InputError(where, f"cannot read the stack: {error_code(exc)}: {message}") from None
     except (ResponseParserError, HTTPClientError) as exc:
         raise InputError(where, f"cannot read the stack: {unreadable_reply(exc)}") from None
-    return desired.from_template(template, names, where, described)
+    return (desired.from_template(template, names, where, described),
+            registry.from_template(template, where))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -43,13 +44,16 @@ def post_deploy(
 
     A setting that a hand-written template gives through something ecrgen cannot resolve exactly
     (a NoEcho parameter, a dynamic reference, Fn::GetAtt) is reported unmanaged, with the reason.
+    With `registry:` in ecr.yaml (or the stack's Metadata), also merges this config's part of the
+    registry's scanning, replication and policy documents, leaving every other team's part alone.
 
     Exit codes: 0 in sync or fixed (or planned with --dry-run; unmanaged settings alone), 1 drift
-    found with --check or a repository failed or is missing, 2 bad input (flags, config, stack,
-    credentials, region, endpoint).
+    found with --check, a repository or registry document failed, a repository is missing or not
+    scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
-    from generator import desired, diff, report
+    from generator import desired, diff, registry, report
     from generator.aws import ecr as aws_ecr
+    from generator.aws import registry as aws_registry
     from generator.aws.client import make_client, user_errors
 
     if not stack_name and not config:
@@ -59,22 +63,31 @@ def post_deploy(
     if system_name and not config:
         raise InputError("post-deploy", "--system-name only applies with --config")
     wishes = None
+    parts: list[registry.Part] = []
     if config:
         from generator import config as config_module
 
-        wishes = desired.from_config(config_module.load(config), system_name)
+        cfg = config_module.load(config)
+        wishes = desired.from_config(cfg, system_name)
+        if cfg.registry is not None and cfg.registry.via == "post-deploy":
+            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
+                                          source="--system-name"))
     aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         ecr = make_client("ecr", pool_size=concurrency, **aws)
         counter.attach(ecr)
         if wishes is None:
-            from generator.aws.stack import desired_from_stack
+            from generator.aws.stack import read_stack
 
             cfn = make_client("cloudformation", **aws)
             counter.attach(cfn)
-            wishes = desired.merge(desired_from_stack(cfn, name) for name in dict.fromkeys(stack_name))
-        with _progress(len(wishes)) as progress:
+            stacks = [read_stack(cfn, name) for name in dict.fromkeys(stack_name)]
+            wishes = desired.merge(settings for settings, _ in stacks)
+            parts = registry.distinct([part for _, part in stacks if part is not None])
+        # The registry documents are read beside the repositories, then reconciled after them.
+        with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
+            registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
             policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
             access_wanted = {w.name for w in wishes if w.repository_policy is not None}
             live = aws_ecr.read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
@@ -85,7 +98,13 @@ def post_deploy(
             if not (dry_run or check):
                 results = aws_ecr.apply(ecr, plan.changes, concurrency,
                                         progress("writing changes", len(plan.changes)))
+        if registry_read is not None:
+            plans, outcomes, scanning = aws_registry.reconcile_all(
+                ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
+            scans = registry.effective_scans(scanning, wishes, live.repositories)
     result = report.build(plan, results, counter.counts)
+    if registry_read is not None:
+        result["registry"] = report.registry(plans, outcomes, scans)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
