@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,15 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen post-deploy --config ecr.yaml --system-name myapp": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --dry-run": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --output json": (0, '"inSync": 2'),
+    # README.md, before any image is pushed
+    "ecrgen findings --stack-name myapp-ecr --fail-on CRITICAL": (0, "NO_IMAGES"),
+    "ecrgen findings --stack-name myapp-ecr --output sarif > findings.sarif": (0, None),
+    # docs/findings.md (each repository holds a scanned image with a HIGH finding: SETUP)
+    "ecrgen findings --stack-name myapp-ecr --fail-on HIGH": (1, "2 repositories; 2 failed --fail-on HIGH"),
+    "ecrgen findings --config ecr.yaml --fail-on CRITICAL --wait 300": (0, "0 failed --fail-on CRITICAL"),
+    "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --ignore docs/findings-ignore.yaml":
+        (1, "CVE-9999-9999  HIGH"),
+    "ecrgen findings --stack-name myapp-ecr --output json": (0, '"scanStatus": "COMPLETE"'),
 }
 
 
@@ -205,6 +215,15 @@ def _stacks_deployed(repo: Path) -> None:
     _deploy(repo, "otherapp-ecr", "otherapp")
 
 
+def _push(ecr: Any, repository: str, tag: str) -> None:
+    """A small image, as `docker push` leaves it."""
+    layer = {"digest": f"sha256:{tag.encode().hex():0>64}", "size": 10**6,
+             "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": layer, "layers": [layer]}
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
 def _repository_with_images(repo: Path) -> None:
     """myapp-ecr deployed; php-app holds three images and the example policy."""
     import boto3
@@ -212,13 +231,20 @@ def _repository_with_images(repo: Path) -> None:
     _deploy(repo, "myapp-ecr")
     ecr = boto3.client("ecr")
     for tag in ("alpha-1", "alpha-2", "v1"):
-        layer = {"digest": f"sha256:{tag.encode().hex():0>64}", "size": 10**6,
-                 "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}
-        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                    "config": layer, "layers": [layer]}
-        ecr.put_image(repositoryName="myapp-ecr-php-app", imageManifest=json.dumps(manifest), imageTag=tag)
+        _push(ecr, "myapp-ecr-php-app", tag)
     ecr.put_lifecycle_policy(repositoryName="myapp-ecr-php-app",
                              lifecyclePolicyText=(repo / "examples" / "policy.json").read_text())
+
+
+def _scanned_images(repo: Path) -> None:
+    """myapp-ecr deployed; each repository holds one scanned image (moto finds one HIGH finding)."""
+    import boto3
+
+    _deploy(repo, "myapp-ecr")
+    ecr = boto3.client("ecr")
+    for repository in ("myapp-ecr-php-app", "myapp-ecr-base-image"):
+        _push(ecr, repository, "v1")
+        ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": "v1"})
 
 
 def _pre_commit_repository(repo: Path) -> None:
@@ -252,6 +278,7 @@ def test_the_documented_local_hook_fails_on_a_broken_template(tmp_path: Path) ->
 SETUP: dict[str, Callable[[Path], None]] = {
     "docs/post-deploy.md": _stacks_deployed,
     "docs/lifecycle.md": _repository_with_images,
+    "docs/findings.md": _scanned_images,
     "docs/lint.md": _pre_commit_repository,
 }
 
