@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 from generator import source
 from generator.errors import InputError, Problem
 from generator.findings import ImageFindings
-from generator.schema import Strict
+from generator.schema import Strict, plain_message
 from generator.source import Document
 
 
@@ -84,8 +84,7 @@ def _problem(doc: Document, err: Any) -> Problem:
         return doc.problem(loc, "must be a mapping" + (" with key ignore" if not loc else ""))
     if loc and loc[-1] == "expires":
         return doc.problem(loc, f"must be a date like 2027-01-31, got {err.get('input')!r}")
-    message = err["msg"]
-    return doc.problem(loc, f"{message[:1].lower()}{message[1:]}, got {err.get('input')!r}")
+    return doc.problem(loc, plain_message(err))
 
 
 @dataclass(frozen=True)

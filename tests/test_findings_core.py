@@ -67,7 +67,7 @@ def test_an_entry_applies_through_its_expiry_day_and_not_after() -> None:
     ("ignore:\n  - id: CVE-1\n    reason: x\n    expires: next year\n",
      "ignore.yaml:4: ignore[0].expires: must be a date like 2027-01-31, got 'next year'"),
     ("ignore:\n  - id: CVE-1\n    reason: ''\n",
-     "ignore.yaml:3: ignore[0].reason: string should have at least 1 character, got ''"),
+     "ignore.yaml:3: ignore[0].reason: must not be empty"),
     ("- id: CVE-1\n", "ignore.yaml:1: must be a mapping with key ignore"),
 ])
 def test_ignore_file_problems_name_line_and_field(tmp_path: Path, text: str, message: str) -> None:

@@ -39,7 +39,7 @@ class CallCounter:
             self.counts[event_name.rsplit(".", 1)[-1]] += 1
 
 
-def _failures() -> tuple[type[Exception], ...]:
+def failures() -> tuple[type[Exception], ...]:
     """Errors that concern the call's repositories only: AWS answered no, or the call was lost."""
     from botocore.exceptions import ClientError, HTTPClientError
     from botocore.parsers import ResponseParserError
@@ -94,7 +94,7 @@ def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str
     """
     try:
         response = ecr.describe_repositories(repositoryNames=batch)
-    except _failures() as exc:
+    except failures() as exc:
         code = error_code(exc)
         if code not in NAME_SPECIFIC:
             return [], set(), dict.fromkeys(batch, describe(exc))
@@ -127,7 +127,7 @@ def _policy(ecr: Any, name: str, reader: Callable[[Any, str], str | None]) -> tu
     """(policy text or None, error or None)."""
     try:
         return reader(ecr, name), None
-    except _failures() as exc:
+    except failures() as exc:
         return None, describe(exc)
 
 
@@ -138,7 +138,7 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
         try:
             getattr(ecr, change.operation)(**change.params)
             return None
-        except _failures() as exc:
+        except failures() as exc:
             return describe(exc)
         finally:
             if progress:

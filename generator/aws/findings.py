@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from generator.aws.client import error_code
-from generator.aws.ecr import _failures, describe
+from generator.aws.ecr import describe, failures
 from generator.findings import (
     ERROR,
     IMAGE_NOT_FOUND,
@@ -53,7 +53,7 @@ def _read_one(ecr: Any, name: str, tag: str | None, digest: str | None, wait: fl
         if image is None:
             return ImageFindings(name, scan_status=NO_IMAGES, description="the repository has no images")
         return _scan(ecr, name, image, wait, poll_seconds)
-    except _failures() as exc:
+    except failures() as exc:
         status, reason = _STATUS_OF_ERROR.get(error_code(exc), (ERROR, describe(exc)))
         return ImageFindings(name, digest=image.get("imageDigest") if image else digest,
                              tags=tuple(image.get("imageTags", ())) if image else (),

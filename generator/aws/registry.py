@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.aws.ecr import _failures, describe
+from generator.aws.ecr import describe, failures
 from generator.registry import Part
 from generator.registry_merge import REPLICATION, SCANNING, SETTINGS, Conflict, DocumentPlan, merge, plan
 
@@ -57,7 +57,7 @@ def _read_safely(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
         return document, registry_id, None
     except Conflict as exc:
         return None, "", str(exc)
-    except _failures() as exc:
+    except failures() as exc:
         return None, "", describe(exc)
 
 
@@ -103,7 +103,7 @@ def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -
             current, _ = read_document(ecr, setting)  # the read-back: did another writer replace it?
     except Conflict as exc:
         return Outcome(None, str(exc))
-    except _failures() as exc:
+    except failures() as exc:
         return Outcome(None, describe(exc))
     return Outcome(None, f"another writer kept replacing the {setting} document; gave up after "
                          f"{MAX_ATTEMPTS} attempts without losing its changes", MAX_ATTEMPTS)
