@@ -19,6 +19,7 @@ from generator import lifecycle, source
 from generator.errors import InputError, Problem
 from generator.schema import Strict
 from generator.source import Document, Path_
+from generator.targets import Targets
 
 Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
 EXCLUSION_MODES = ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
@@ -122,6 +123,8 @@ class ConfigFile(Strict):
     settings_via: Literal["template", "post-deploy"] = "template"
     outputs: list[Literal["uri", "arn"]] = Field(default_factory=lambda: ["uri", "arn"])
     post_deploy_policy: bool = False
+    max_per_stack: Annotated[int, Field(ge=1, le=500)] | None = None
+    targets: Targets | None = None
     defaults: Settings = Settings()
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
 
@@ -154,6 +157,8 @@ class Config:
     outputs: tuple[str, ...]
     post_deploy_policy: bool
     repositories: tuple[Repository, ...]
+    max_per_stack: int | None = None  # repositories per stack; None: as many as CloudFormation allows
+    targets: Targets | None = None    # where a StackSet deploys the templates
 
 
 def load(path: Path | str) -> Config:
@@ -272,7 +277,8 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
-                  post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories))
+                  post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
+                  max_per_stack=raw.max_per_stack, targets=raw.targets)
 
 
 def _pick(entry: Settings, defaults: Settings, key: str, builtin: Any) -> tuple[Any, Path_]:
