@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from generator.errors import InputError
@@ -19,14 +19,19 @@ RETRY_ATTEMPTS = 10
 
 
 def make_client(service: str, *, region: str | None = None, profile: str | None = None,
-                endpoint_url: str | None = None, pool_size: int = 10) -> Any:
-    """One client, safe to share across threads; credentials are checked before any call."""
+                endpoint_url: str | None = None, pool_size: int = 10,
+                credentials: Mapping[str, str] | None = None) -> Any:
+    """One client, safe to share across threads; credentials are checked before any call.
+
+    `credentials` (access key, secret, session token, as boto3.Session takes them) are an
+    assumed role's, instead of the default chain's.
+    """
     import boto3
     from botocore.config import Config
     from botocore.exceptions import NoRegionError, ProfileNotFound
 
     try:
-        session = boto3.Session(profile_name=profile)
+        session = boto3.Session(profile_name=profile, **(credentials or {}))
     except ProfileNotFound:
         raise InputError("aws", f"profile {profile!r} not found in the AWS config files") from None
     if session.get_credentials() is None:

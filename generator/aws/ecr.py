@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from generator import diff
 from generator.aws.client import error_code, lifecycle_policy_text
+from generator.desired import RepositorySettings
 from generator.diff import Change, LiveRepository, LiveState
 
 DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
@@ -39,7 +41,7 @@ class CallCounter:
             self.counts[event_name.rsplit(".", 1)[-1]] += 1
 
 
-def _failures() -> tuple[type[Exception], ...]:
+def failures() -> tuple[type[Exception], ...]:
     """Errors that concern the call's repositories only: AWS answered no, or the call was lost."""
     from botocore.exceptions import ClientError, HTTPClientError
     from botocore.parsers import ResponseParserError
@@ -87,7 +89,7 @@ def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str
     """
     try:
         response = ecr.describe_repositories(repositoryNames=batch)
-    except _failures() as exc:
+    except failures() as exc:
         code = error_code(exc)
         if code not in NAME_SPECIFIC:
             return [], set(), dict.fromkeys(batch, describe(exc))
@@ -119,7 +121,7 @@ def _policy(ecr: Any, name: str) -> tuple[str | None, str | None]:
     """(policy text or None, error or None)."""
     try:
         return lifecycle_policy_text(ecr, name), None
-    except _failures() as exc:
+    except failures() as exc:
         return None, describe(exc)
 
 
@@ -130,7 +132,7 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
         try:
             getattr(ecr, change.operation)(**change.params)
             return None
-        except _failures() as exc:
+        except failures() as exc:
             return describe(exc)
         finally:
             if progress:
@@ -139,3 +141,18 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
     with ThreadPoolExecutor(concurrency) as pool:
         return dict(zip(changes, pool.map(write, changes), strict=True))
 
+
+def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], concurrency: int, write: bool,
+              progress: Callable[[str, int], Progress | None] = lambda what, total: None,
+              ) -> tuple[diff.Plan, dict[Change, str | None] | None]:
+    """Read the live state of `wishes`, plan the changes, and make them when `write`.
+
+    Returns the plan and what apply returned (None when nothing was written).
+    """
+    policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
+    live = read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
+                progress("reading lifecycle policies", len(policy_wanted)))
+    plan = diff.plan(wishes, live)
+    if not write:
+        return plan, None
+    return plan, apply(ecr, plan.changes, concurrency, progress("writing changes", len(plan.changes)))
