@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +29,6 @@ from generator.errors import InputError
 
 INSTANCES_PAGE = 100  # ListStackInstances' MaxResults
 ROLE_SESSION_NAME = "ecrgen-post-deploy"
-ClientFactory = Callable[..., Any]  # make_client's signature
 
 
 @dataclass(frozen=True)
@@ -139,29 +138,38 @@ def instance_stack(cfn: Any, target: Target) -> list[desired.RepositorySettings]
 class Fleet:
     """What `reconcile` needs besides the targets: how to make clients, and what to do."""
 
-    client_options: Mapping[str, Any]   # profile and endpoint_url, as make_client takes them
+    session: Any                        # one boto3 session for every client (see make_client)
+    client_options: Mapping[str, Any]   # endpoint_url, as make_client takes it
     concurrency: int
     write: bool
-    make: ClientFactory = make_client
 
 
-def reconcile(fleet: Fleet, targets: Sequence[Target],
-              credentials: Mapping[str, Credentials],
+def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str, Credentials],
               gate: CallGate) -> list[dict[str, Any]]:
-    """Each target's report section, in `targets` order; every target runs, whatever the others do."""
-    def one(target: Target) -> dict[str, Any]:
-        counter = aws_ecr.CallCounter()
+    """Each target's report section, in `targets` order; every target runs, whatever the others do.
+
+    Clients are made first, in this thread (a boto3 session is not thread-safe), then every
+    target runs in the pool.
+    """
+    def clients(target: Target) -> tuple[Any, ...] | str:
         creds = credentials[target.account]
+        if isinstance(creds, str):
+            return creds
+        made = tuple(make_client(service, region=target.region, session=fleet.session, credentials=creds,
+                                 pool_size=fleet.concurrency, **fleet.client_options)
+                     for service in ("cloudformation", "ecr"))
+        for client in made:
+            gate.attach(client)
+        return made
+
+    def one(target: Target, made: tuple[Any, ...] | str) -> dict[str, Any]:
+        counter = aws_ecr.CallCounter()
+        if isinstance(made, str):
+            return section(target, None, counter.counts, made)
+        cfn, ecr = made
+        counter.attach(cfn)
+        counter.attach(ecr)
         try:
-            if isinstance(creds, str):
-                raise InputError(target.label, creds)
-            clients = [fleet.make(service, region=target.region, credentials=creds,
-                                  pool_size=fleet.concurrency, **fleet.client_options)
-                       for service in ("cloudformation", "ecr")]
-            for client in clients:
-                counter.attach(client)
-                gate.attach(client)
-            cfn, ecr = clients
             wishes = instance_stack(cfn, target)
             plan, results = aws_ecr.reconcile(ecr, wishes, fleet.concurrency, fleet.write)
         except (InputError, *aws_ecr.failures()) as exc:
@@ -169,8 +177,9 @@ def reconcile(fleet: Fleet, targets: Sequence[Target],
             return section(target, None, counter.counts, error)
         return section(target, report.build(plan, results, counter.counts), counter.counts, None)
 
+    prepared = [clients(target) for target in targets]
     with ThreadPoolExecutor(max(1, min(len(targets), fleet.concurrency))) as pool:
-        return list(pool.map(one, targets))
+        return list(pool.map(one, targets, prepared))
 
 
 def section(target: Target, built: dict[str, Any] | None, calls: Counter[str],

@@ -19,7 +19,7 @@ def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[st
     """
     from generator import fleet_report
     from generator.aws import fleet
-    from generator.aws.client import make_client, user_errors
+    from generator.aws.client import make_client, make_session, user_errors
     from generator.aws.ecr import CallCounter
 
     if targets is not None:
@@ -28,10 +28,11 @@ def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[st
         regions = regions or targets.regions
         role = role or targets.execution_role
     gate, counter = fleet.CallGate(concurrency), CallCounter()
-    options = {"profile": aws.get("profile"), "endpoint_url": aws.get("endpoint_url")}
+    options = {"endpoint_url": aws.get("endpoint_url")}
     with user_errors("post-deploy"):
-        admin = [make_client(service, region=aws.get("region"), pool_size=concurrency, **options)
-                 for service in ("cloudformation", "sts")]
+        session = make_session(aws.get("profile"))
+        admin = [make_client(service, region=aws.get("region"), pool_size=concurrency, session=session,
+                             **options) for service in ("cloudformation", "sts")]
         for client in admin:
             counter.attach(client)
             gate.attach(client)
@@ -40,7 +41,8 @@ def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[st
                  for target in fleet.list_targets(cfn, name, accounts, regions)]
         credentials = fleet.assume_roles(sts, [t.account for t in found], role or DEFAULT_EXECUTION_ROLE,
                                          concurrency)
-        sections = fleet.reconcile(fleet.Fleet(options, concurrency, write), found, credentials, gate)
+        settings = fleet.Fleet(session, options, concurrency, write)
+        sections = fleet.reconcile(settings, found, credentials, gate)
     result = fleet_report.build(sections, counter.counts)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
