@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_validator
 
-from generator import lifecycle, source
+from generator import lifecycle, source, targets
 from generator.errors import InputError, Problem
 from generator.schema import Strict
 from generator.source import Document, Path_
@@ -273,6 +273,10 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         seen_names.setdefault(physical, index)
         seen_ids.setdefault(repo.logical_id, index)
         repositories.append(repo)
+    sections: list[tuple[Path_, Settings]] = [(("defaults",), raw.defaults)]
+    sections += [(("repositories", index), entry) for index, entry in enumerate(raw.repositories)]
+    problems.extend(targets.literal_problems(
+        raw.targets, [(at, s.encryption.kms_key if s.encryption else None) for at, s in sections], doc))
     if problems:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,

@@ -20,13 +20,15 @@ import functools
 import importlib.util
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
+from generator.errors import Problem
 from generator.schema import Strict
+from generator.source import Document, Path_
 
 ACCOUNT = re.compile(r"\d{12}\Z")
 ORGANIZATIONAL_UNIT = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\Z")
@@ -96,3 +98,18 @@ def known_regions() -> frozenset[str]:
         return frozenset()
     data = json.loads((Path(locations[0]) / "data" / "endpoints.json").read_text())
     return frozenset(region for partition in data["partitions"] for region in partition["regions"])
+
+
+def literal_problems(targets: Targets | None, kms_keys: Iterable[tuple[Path_, str | None]],
+                     doc: Document) -> list[Problem]:
+    """Settings that name one account and region, which a StackSet's other targets cannot use.
+
+    `kms_keys` are (where, value) of every `encryption.kms_key` in ecr.yaml. A key ARN holds its
+    account and region; an alias (`alias/NAME`) is looked up in each target's own.
+    """
+    if targets is None:
+        return []
+    return [doc.problem((*where, "encryption", "kms_key"),
+                        f"{key!r} names one account and region, but targets deploys to every account and "
+                        "region listed: use an alias (alias/NAME) that exists in each")
+            for where, key in kms_keys if key and key.startswith("arn:")]

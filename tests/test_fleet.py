@@ -207,3 +207,23 @@ def test_stackset_deploy_script_deploys_every_template_then_runs_post_deploy(aws
     assert report["summary"]["failedTargets"] == 0
     assert client("ecr", "222222222222", "eu-west-1").describe_repositories(repositoryNames=["myapp-ecr-worker"])[
         "repositories"][0]["imageScanningConfiguration"]["scanOnPush"] is True
+
+
+def test_templates_for_a_stack_set_hold_no_account_or_region_literal(tmp_path: Path) -> None:
+    import re
+
+    from generator import shards, targets
+
+    data = {**CONFIG, "post_deploy_policy": True, "max_per_stack": 60,
+            "repositories": [{"name": f"svc-{i:03d}"} for i in range(120)]}  # > 50: the policy names a pattern
+    path = tmp_path / "ecr.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    rendered, _ = shards.render_all(config.load(path), tmp_path / "ecr.yaml", "yaml", "ecr.yaml")
+    assert len(rendered) == 2
+    for part in rendered:
+        assert not re.search(r"\d{12}", part.text)
+        assert not [region for region in targets.known_regions() if region in part.text]
+        exports = [output["Export"]["Name"] for output in yaml.safe_load(part.text.replace("!", ""))[
+            "Outputs"].values()]
+        assert len(exports) == 120 and all(name.startswith("Sub ${AWS::StackName}-Ecr") for name in exports)
+        assert "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" in part.text
