@@ -122,6 +122,8 @@ def instance_stack(cfn: Any, target: Target) -> list[desired.RepositorySettings]
     names nothing (moto names the stack `StackSet:<name>`), the stack is found by name instead.
     """
     try:
+        if not target.stack_id:
+            raise InputError(target.label, "the stack instance has no stack (its last operation failed?)")
         return desired_from_stack(cfn, target.stack_id)
     except InputError as by_id:
         name = re.escape(target.stack_set)
@@ -162,6 +164,8 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
             gate.attach(client)
         return made
 
+    from botocore.exceptions import BotoCoreError
+
     def one(target: Target, made: tuple[Any, ...] | str) -> dict[str, Any]:
         counter = aws_ecr.CallCounter()
         if isinstance(made, str):
@@ -172,7 +176,7 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
         try:
             wishes = instance_stack(cfn, target)
             plan, results = aws_ecr.reconcile(ecr, wishes, fleet.concurrency, fleet.write)
-        except (InputError, *aws_ecr.failures()) as exc:
+        except (InputError, BotoCoreError, *aws_ecr.failures()) as exc:
             error = exc.render() if isinstance(exc, InputError) else aws_ecr.describe(exc)
             return section(target, None, counter.counts, error)
         return section(target, report.build(plan, results, counter.counts), counter.counts, None)

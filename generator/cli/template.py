@@ -19,11 +19,15 @@ class Format(StrEnum):
 def template(
     config: Path = typer.Option(Path("ecr.yaml"), "--config", "-c", help="The ecr.yaml to read."),
     out: str = typer.Option(None, "--out", "-o", show_default="templates/ecr.yaml",
-                            help="Where to write the template; '-' for stdout."),
+                            help="Where to write the template; '-' for stdout. Several stacks go "
+                                 "beside it: ecr-01.yaml, ecr-02.yaml ... and the index ecr.stacks.json."),
     fmt: Format = typer.Option(Format.yaml, "--format", "-f", help="Template format."),
     no_lint: bool = typer.Option(False, "--no-lint", help="Skip linting the written template."),
 ) -> None:
     """Write the CloudFormation template for every repository in ecr.yaml, then lint it.
+
+    More repositories than one stack holds (or `max_per_stack`) make one template per stack,
+    assigned so that no repository ever moves between stacks (see README).
 
     Exit codes: 0 written and clean, 1 lint errors, 2 bad input.
     """
