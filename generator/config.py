@@ -15,9 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_validator
 
-from generator import lifecycle, source, targets
+from generator import access, lifecycle, source, targets
+from generator.access import AccessField
 from generator.errors import InputError, Problem
-from generator.schema import Strict
+from generator.notifications import Notifications, NotificationSettings, resolve_notifications
+from generator.registry import SYSTEM_NAME_PLACEHOLDER, RegistrySection
+from generator.registry import resolve as resolve_registry
+from generator.schema import Strict, plain_message
 from generator.source import Document, Path_
 from generator.targets import Targets
 
@@ -30,7 +34,6 @@ REPOSITORY_NAME = re.compile(r"(?=.{2,256}\Z)[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
                              r"(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\Z")
 # The SystemName parameter's AllowedPattern: one or more repository name parts.
 SYSTEM_NAME_PATTERN = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
-SYSTEM_NAME_PLACEHOLDER = "${SystemName}"
 DEFAULT_NAME_PATTERN = "${SystemName}-ecr-{name}"
 
 
@@ -105,6 +108,7 @@ class Settings(Strict):
     lifecycle_policy_file: str | None = None
     tags: dict[str, str] | None = None
     deletion_policy: Literal["Retain", "Delete"] | None = None
+    access: AccessField = None
 
     @model_validator(mode="after")
     def _one_policy_source(self) -> Settings:
@@ -127,6 +131,8 @@ class ConfigFile(Strict):
     targets: Targets | None = None
     defaults: Settings = Settings()
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
+    notifications: Notifications | None = None
+    registry: RegistrySection | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ class Repository:
     policy: lifecycle.Policy | None
     tags: dict[str, str]
     deletion_policy: str
+    access_policy: access.Policy | None = None  # None: the repository policy is not managed
 
     def physical_name(self, system_name: str) -> str:
         return self.name_template.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
@@ -159,6 +166,8 @@ class Config:
     repositories: tuple[Repository, ...]
     max_per_stack: int | None = None  # repositories per stack; None: as many as CloudFormation allows
     targets: Targets | None = None    # where a StackSet deploys the templates
+    notifications: NotificationSettings | None = None
+    registry: RegistrySection | None = None  # resolved per SystemName by registry.resolve
 
 
 def load(path: Path | str) -> Config:
@@ -190,16 +199,13 @@ def _pydantic_problem(doc: Document, err: Any) -> Problem:
     loc: Path_ = tuple(part for part in err["loc"] if not isinstance(part, str) or
                        not part.startswith(("function-after", "literal[")))
     kind, ctx = err["type"], err.get("ctx", {})
-    value = err.get("input")
     if kind == "extra_forbidden":
         return doc.problem(loc, _unknown_key(loc, doc))
     if kind == "missing":
         return doc.problem(loc, "is required")
-    if kind == "literal_error":
-        return doc.problem(loc, f"must be one of {ctx['expected']}, got {value!r}")
     if kind == "value_error":
         return doc.problem(loc, str(ctx.get("error", err["msg"])))
-    return doc.problem(loc, f"{err['msg'][:1].lower()}{err['msg'][1:]}, got {value!r}")
+    return doc.problem(loc, plain_message(err))
 
 
 def _unknown_key(loc: Path_, doc: Document) -> str:
@@ -277,11 +283,18 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
     sections += [(("repositories", index), entry) for index, entry in enumerate(raw.repositories)]
     problems.extend(targets.literal_problems(
         raw.targets, [(at, s.encryption.kms_key if s.encryption else None) for at, s in sections], doc))
+    notified = resolve_notifications(doc, raw.notifications, problems)
+    if raw.registry is not None:
+        try:
+            resolve_registry(raw.registry, raw.name_pattern, raw.system_name, doc)
+        except InputError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
+                  notifications=notified, registry=raw.registry,
                   max_per_stack=raw.max_per_stack, targets=raw.targets)
 
 
@@ -324,7 +337,8 @@ def _resolve_repository(doc: Document, raw: ConfigFile, entry: RepositoryEntry, 
         encryption=_pick(entry, raw.defaults, "encryption", Encryption())[0],
         policy=policy,
         tags={**(raw.defaults.tags or {}), **(entry.tags or {})},
-        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0])
+        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0],
+        access_policy=access.policy_of(_pick(entry, raw.defaults, "access", None)[0]))
 
 
 class _PolicyCache:

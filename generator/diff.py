@@ -1,28 +1,30 @@
 """The plan: desired settings against live ECR, computed purely, so apply only executes it.
 
-Exclusion filters compare as sets, lifecycle policies by meaning (`lifecycle.Policy.key`), so
-a repository whose settings merely read differently is in sync and gets no write. Each change
-carries the exact write call that fixes it; only the three `put_*` operations below can appear,
-so no plan can ever delete anything.
+Exclusion filters compare as sets, lifecycle and repository policies by meaning
+(`lifecycle.Policy.key`, `access.Policy.key`), so a repository whose settings merely read
+differently is in sync and gets no write. Each change carries the exact write call that fixes
+it; only the `put_*` / `set_*` operations below can appear, so no plan can ever delete anything.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import lifecycle
+from generator import access, lifecycle
 from generator.config import EXCLUSION_MODES
-from generator.desired import RepositorySettings
+from generator.desired import RepositorySettings, Unmanaged
+from generator.phrases import mutability_text
 
 # setting -> the one ECR write that sets it
 WRITE_OPERATIONS: dict[str, str] = {
     "imageTagMutability": "put_image_tag_mutability",
     "scanOnPush": "put_image_scanning_configuration",
     "lifecyclePolicy": "put_lifecycle_policy",
+    "repositoryPolicy": "set_repository_policy",
 }
 
 
@@ -35,6 +37,8 @@ class LiveRepository:
     exclusion_filters: frozenset[str] = frozenset()
     scan_on_push: bool = False
     lifecycle_text: str | None = None  # None: no policy, or not read because none is wanted
+    arn: str = ""
+    repository_policy_text: str | None = None  # None: no policy, or not read (none is wanted)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class RepositoryPlan:
     changes: tuple[Change, ...] = ()
     missing: bool = False
     error: str | None = None  # the live state could not be read
+    unmanaged: tuple[Unmanaged, ...] = ()  # settings the template gives in a way that cannot be compared
 
 
 @dataclass(frozen=True)
@@ -87,11 +92,12 @@ def plan(desired: Sequence[RepositorySettings], live: LiveState) -> Plan:
     out = []
     for wish in desired:
         if wish.name in live.errors:
-            out.append(RepositoryPlan(wish.name, error=live.errors[wish.name]))
+            out.append(RepositoryPlan(wish.name, error=live.errors[wish.name], unmanaged=wish.unmanaged))
         elif wish.name in live.missing or wish.name not in live.repositories:
-            out.append(RepositoryPlan(wish.name, missing=True))
+            out.append(RepositoryPlan(wish.name, missing=True, unmanaged=wish.unmanaged))
         else:
-            out.append(RepositoryPlan(wish.name, changes(wish, live.repositories[wish.name])))
+            out.append(RepositoryPlan(wish.name, changes(wish, live.repositories[wish.name]),
+                                      unmanaged=wish.unmanaged))
     return Plan(tuple(out))
 
 
@@ -118,6 +124,12 @@ def changes(wish: RepositorySettings, live: LiveRepository) -> tuple[Change, ...
         text = policy.to_text(indent=None)
         found.append(Change(name, "lifecyclePolicy", _compact(live.lifecycle_text), text,
                             {"repositoryName": name, "lifecyclePolicyText": text}))
+    if wish.repository_policy is not None:
+        wanted = wish.repository_policy.resolve(live.arn)
+        if _meaning(live.repository_policy_text or "", access.parse_text) != wanted.key():
+            text = wanted.to_text(indent=None)
+            found.append(Change(name, "repositoryPolicy", _compact(live.repository_policy_text), text,
+                                {"repositoryName": name, "policyText": text}))
     return tuple(found)
 
 
@@ -127,21 +139,16 @@ def same_policy(policy: lifecycle.Policy, live_text: str | None) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _meaning(text: str) -> tuple[Any, ...] | None:
+def _meaning(text: str, parse_text: Callable[[str], Any] = lifecycle.parse_text) -> tuple[Any, ...] | None:
     """A policy text's key, parsed once however many repositories share the text."""
     try:
-        return lifecycle.parse_text(text).key()
-    except lifecycle.PolicyError:
+        return parse_text(text).key()  # type: ignore[no-any-return]
+    except ValueError:  # the models' PolicyError: unreadable text never matches
         return None
 
 
 def _filters(mode: str, filters: frozenset[str]) -> frozenset[str]:
     return filters if mode in EXCLUSION_MODES else frozenset()
-
-
-def mutability_text(mode: str, filters: frozenset[str]) -> str:
-    """`IMMUTABLE_WITH_EXCLUSION [latest, dev-*]`, or just the mode."""
-    return f"{mode} [{', '.join(sorted(filters))}]" if filters else mode
 
 
 def _compact(text: str | None) -> str | None:

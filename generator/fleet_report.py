@@ -14,8 +14,6 @@ from typing import Any, TextIO
 
 from generator import report
 
-COUNTS = ("repositories", "inSync", "changed", "planned", "failed", "missing")
-
 
 def build(sections: Sequence[dict[str, Any]], fleet_calls: Mapping[str, int]) -> dict[str, Any]:
     calls: Counter[str] = Counter(fleet_calls)
@@ -23,7 +21,7 @@ def build(sections: Sequence[dict[str, Any]], fleet_calls: Mapping[str, int]) ->
         calls.update(target["summary"]["apiCalls"])
     summary: dict[str, Any] = {"targets": len(sections),
                                "failedTargets": sum(1 for t in sections if t["status"] == "failed")}
-    for key in COUNTS:
+    for key in ("repositories", *report.SUMMARY_KEYS):
         summary[key] = sum(t["summary"][key] for t in sections)
     summary["apiCalls"] = dict(sorted(calls.items()))
     return {"targets": list(sections), "summary": summary}

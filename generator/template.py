@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
-from generator import METADATA_KEY
+from generator import METADATA_KEY, template_notifications, template_registry
 from generator.config import SYSTEM_NAME_PATTERN, Config, Repository
+from generator.registry import to_metadata
 
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
@@ -53,6 +54,11 @@ def build(config: Config) -> Template:
             _add_output(template, repo, kind)
     if config.post_deploy_policy:
         template.add_resource(_post_deploy_policy(config))
+    for resource in [*template_notifications.resources(config), *template_registry.resources(config)]:
+        template.add_resource(resource)
+    if config.registry is not None:
+        template.set_metadata({METADATA_KEY: to_metadata(config.registry, config.system_name,
+                                                         config.name_pattern)})
     return template
 
 
@@ -89,9 +95,11 @@ def repository_bytes(config: Config, fmt: str = "yaml") -> dict[str, int]:
 
 def _check_counts(config: Config) -> None:
     count = len(config.repositories)
-    resources = count + (1 if config.post_deploy_policy else 0)
+    others = ((1 if config.post_deploy_policy else 0) + template_notifications.resource_count(config)
+              + len(template_registry.resources(config)))
+    resources = count + others
     if resources > MAX_RESOURCES:
-        fit = MAX_RESOURCES - (1 if config.post_deploy_policy else 0)
+        fit = MAX_RESOURCES - others
         raise TemplateLimitError(f"{count} repositories need {resources} resources; CloudFormation "
                                  f"allows {MAX_RESOURCES} per stack: at most {fit} repositories fit, "
                                  "split them across several ecr.yaml files")
@@ -112,6 +120,8 @@ def desired_metadata(repo: Repository) -> dict[str, Any]:
     }
     if repo.policy:  # absent means: no lifecycle policy wanted (CloudFormation rejects null here)
         meta["lifecyclePolicy"] = repo.policy.to_aws()
+    if repo.access_policy:  # as in RepositoryPolicyText; post-deploy fills ${AWS::...} from the ARN
+        meta["repositoryPolicy"] = repo.access_policy.to_cfn()
     return {METADATA_KEY: meta}
 
 
@@ -132,6 +142,8 @@ def _repository(repo: Repository, settings_via: str) -> ecr.Repository:
     props["EncryptionConfiguration"] = ecr.EncryptionConfiguration(**encryption)
     if repo.policy:
         props["LifecyclePolicy"] = ecr.LifecyclePolicy(LifecyclePolicyText=repo.policy.to_text())
+    if repo.access_policy:
+        props["RepositoryPolicyText"] = repo.access_policy.to_cfn()
     if repo.tags:
         props["Tags"] = Tags(repo.tags)
     return ecr.Repository(repo.logical_id, DeletionPolicy=repo.deletion_policy,
@@ -155,19 +167,28 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
     else:
         pattern = config.name_pattern.replace("{name}", "*")
         arns = [Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{pattern}")]
+    actions = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:PutImageTagMutability",
+               "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy"]
+    if any(repo.access_policy for repo in config.repositories):
+        actions += ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
     document = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ReadAndEnforceRepositorySettings", "Effect": "Allow",
-             "Action": ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy",
-                        "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
-                        "ecr:PutLifecyclePolicy"],
+            {"Sid": "ReadAndEnforceRepositorySettings", "Effect": "Allow", "Action": actions,
              "Resource": arns},
             {"Sid": "ReadThisStack", "Effect": "Allow",
              "Action": ["cloudformation:GetTemplate", "cloudformation:ListStackResources"],
              "Resource": Ref("AWS::StackId")},
         ],
     }
+    if config.registry is not None and config.registry.via == "post-deploy":
+        # Registry-wide actions take no resource ARN: the account and region's one document.
+        document["Statement"].append(
+            {"Sid": "MergeThisConfigsRegistryPart", "Effect": "Allow",
+             "Action": ["ecr:GetRegistryScanningConfiguration", "ecr:PutRegistryScanningConfiguration",
+                        "ecr:DescribeRegistry", "ecr:PutReplicationConfiguration",
+                        "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy"],
+             "Resource": "*"})
     return iam.ManagedPolicy(POST_DEPLOY_POLICY_ID,
                              Description="Lets the pipeline run ecrgen post-deploy on this stack",
                              PolicyDocument=document)
@@ -188,7 +209,7 @@ def _dump(data: dict[str, Any], fmt: str) -> str:
                          allow_unicode=True, default_flow_style=False))
 
 
-_TOP_ORDER = ("AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs")
+_TOP_ORDER = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Resources", "Outputs")
 _RESOURCE_ORDER = ("Type", "DeletionPolicy", "UpdateReplacePolicy", "Metadata", "Properties")
 
 
@@ -212,7 +233,10 @@ class _Block(str):
 
 
 class _Flow(dict):  # type: ignore[type-arg]
-    """A mapping rendered on one line: the machine-read copy of the policy in Metadata."""
+    """A mapping rendered on one line: the machine-read copy of a policy in Metadata."""
+
+
+_FLOW_KEYS = ("lifecyclePolicy", "repositoryPolicy")
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -235,8 +259,8 @@ def _for_yaml(value: Any, key: str = "") -> Any:
                 return _Tagged("!Ref", arg)
             if fn == "Fn::GetAtt" and isinstance(arg, list):
                 return _Tagged("!GetAtt", ".".join(arg))
-        if key == METADATA_KEY and "lifecyclePolicy" in value:
-            return {**value, "lifecyclePolicy": _Flow(value["lifecyclePolicy"])}
+        if key == METADATA_KEY:
+            return {k: _Flow(_for_yaml(v)) if k in _FLOW_KEYS else v for k, v in value.items()}
         return {k: _for_yaml(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_for_yaml(item) for item in value]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,11 +51,52 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def run_ecrgen(*args: str, cwd: Path | str | None = None, input: str | None = None,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m generator ARGS` as a separate process, the way a pipeline runs it."""
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, input=input,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=300)
+               env: dict[str, str] | None = None, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `ecrgen ARGS` and return its exit code, stdout and stderr.
+
+    In this process by default: the same entry point (`generator.cli.main`) with its own argv,
+    working directory, environment, stdin and output streams, and an escaping exception printed
+    as a traceback with exit 1, as the interpreter would. That spares the suite a Python start-up
+    per call. `process=True` runs `python -m generator` as a separate process, the way a pipeline
+    runs it, for the tests that are about the process itself.
+    """
+    if process:
+        return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, input=input,
+                              env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                              timeout=300)
+    return _run_in_process(list(args), cwd, input, env or {})
+
+
+def _run_in_process(args: list[str], cwd: Path | str | None, stdin: str | None,
+                    env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    from generator.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {key: os.environ.get(key) for key in env}
+    saved = (sys.argv, sys.stdin, os.getcwd())
+    code = 0
+    try:
+        os.environ.update(env)
+        sys.argv, sys.stdin = ["ecrgen", *args], io.StringIO(stdin or "")
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except Exception:
+                err.write(traceback.format_exc())
+                code = 1
+    finally:
+        sys.argv, sys.stdin = saved[0], saved[1]
+        os.chdir(saved[2])
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return subprocess.CompletedProcess(["ecrgen", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture()

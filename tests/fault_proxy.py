@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -81,6 +81,13 @@ class _State:
     requests: list[Request] = field(default_factory=list)
     seen: Counter[bytes] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    intercepts: dict[str, Intercept] = field(default_factory=dict)
+
+
+# Called with the request's JSON body before it is forwarded: a dict is sent back as the reply
+# (HTTP 200) instead of forwarding; None forwards it. It may also act on moto first (a concurrent
+# writer).
+Intercept = Callable[[dict], "dict | None"]
 
 
 class FaultProxy:
@@ -110,6 +117,11 @@ class FaultProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def intercept(self, operation: str, handler: Intercept) -> None:
+        """Hand every `operation` request (an AWS JSON-protocol call) to `handler` first."""
+        with self._state.lock:
+            self._state.intercepts[operation] = handler
 
     def configure(self, faults: Faults) -> None:
         """Use `faults` from now on and forget what was recorded so far."""
@@ -165,6 +177,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.requests.append(Request(operation, repositories, outcome))
         if fault is not None:
             self._reply_error(*fault, json_protocol)
+            return
+        handler = self.state.intercepts.get(operation)
+        reply = handler(json.loads(body or b"{}")) if handler else None
+        if reply is not None:
+            self._reply(200, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(reply).encode())
             return
         if outcome == "delayed":
             time.sleep(self.state.faults.delay_seconds)

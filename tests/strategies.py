@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid ecr.yaml configs and lifecycle rules, valid by construction."""
+"""Hypothesis strategies for valid ecr.yaml configs, lifecycle rules and access, valid by construction."""
 
 from __future__ import annotations
 
@@ -45,6 +45,24 @@ def lifecycle_rules(draw: st.DrawFn) -> list[dict[str, Any]]:
     return rules
 
 
+ACCOUNT = st.from_regex(r"[1-9][0-9]{11}", fullmatch=True)
+ORGANIZATION = st.from_regex(r"o-[a-z0-9]{10,14}", fullmatch=True)
+_GRANT = {
+    "accounts": st.lists(ACCOUNT, min_size=1, max_size=3),
+    "organization": ORGANIZATION,
+    "org_paths": st.lists(st.builds(lambda o: f"{o}/r-ab12/ou-ab12-11111111/*", ORGANIZATION),
+                          min_size=1, max_size=2),
+    "roles": st.lists(st.builds(lambda a, n: f"arn:aws:iam::{a}:role/{n}", ACCOUNT, WORD), min_size=1,
+                      max_size=3),
+}
+# ecr.yaml `access:` sections: every kind of grant, push never to a service.
+ACCESS = st.fixed_dictionaries({}, optional={
+    "pull": st.fixed_dictionaries({}, optional={
+        **_GRANT, "services": st.lists(st.sampled_from(["codebuild", "lambda"]), min_size=1, max_size=2)}),
+    "push": st.fixed_dictionaries({}, optional=_GRANT),
+}).map(lambda access: {kind: grant for kind, grant in access.items() if grant}).filter(bool)
+
+
 @st.composite
 def configs(draw: st.DrawFn, max_repositories: int = 6) -> dict[str, Any]:
     """A valid ecr.yaml as data."""
@@ -69,6 +87,8 @@ def configs(draw: st.DrawFn, max_repositories: int = 6) -> dict[str, Any]:
                                                        {"type": "KMS", "kms_key": "alias/ecr"}]))
         if draw(st.booleans()):
             repo["tags"] = {"Team": draw(WORD)}
+        if draw(st.booleans()):
+            repo["access"] = draw(ACCESS)
         repositories.append(repo)
     return {
         "system_name": draw(WORD),

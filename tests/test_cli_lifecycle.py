@@ -121,11 +121,13 @@ def test_validate_exit_codes_and_messages(ecrgen: Any) -> None:
     good, bad = POLICY, str(FIXTURES / "invalid-policy.json")
     assert ecrgen("lifecycle", "validate", good).returncode == 0
     invalid = ecrgen("lifecycle", "validate", good, bad)
-    assert invalid.returncode == 1
-    assert invalid.stderr.splitlines() == [
+    assert invalid.returncode == 1 and invalid.stderr == ""
+    assert invalid.stdout.splitlines() == [
         f"{good}: valid (3 rules)",
         f"{bad}:5: rule priority 1 selection.countUnit: must be 'days' with countType 'sinceImagePushed', "
         "got None",
+        f"{bad}:5: rule priority 1 selection.tagPrefixList: tagStatus 'tagged' needs exactly one of "
+        "tagPrefixList or tagPatternList",  # semantic, in a rule with a schema problem: also at once
         f"{bad}:11: rule priority 2 action.type: must be one of expire, transition, got 'delete'",
         f"{bad}:10: rule priority 2 selection.countNumber: must be an integer of at least 1, got 0",
     ]
@@ -133,6 +135,28 @@ def test_validate_exit_codes_and_messages(ecrgen: Any) -> None:
     assert unreadable.returncode == 2
     assert "truncated-policy.json:3: not valid JSON" in unreadable.stderr
     assert "nope.json: file not found" in unreadable.stderr
+    assert f"{bad}:11: rule priority 2 action.type" in unreadable.stdout
+    assert "not valid JSON" not in unreadable.stdout
+
+
+def test_counts_are_in_the_singular_for_one(ecrgen: Any, tmp_path: Path) -> None:
+    policy = tmp_path / "one.json"
+    policy.write_text(json.dumps({"rules": [{
+        "rulePriority": 1, "selection": {"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
+        "action": {"type": "expire"}}]}))
+    validated = ecrgen("lifecycle", "validate", str(policy))
+    assert validated.stdout == f"{policy}: valid (1 rule)\n" and validated.stderr == ""
+    images = tmp_path / "images.json"
+    images.write_text(json.dumps({"imageDetails": [{
+        "imageDigest": "sha256:" + "a" * 64, "imageTags": ["v1"], "imageSizeInBytes": 1,
+        "imagePushedAt": "2026-01-01T00:00:00Z"}]}))
+    previewed = ecrgen("lifecycle", "preview", "--policy", str(policy), "--images", str(images),
+                       "--now", "2026-01-10T00:00:00Z")
+    assert previewed.returncode == 0, previewed.stderr
+    lines = previewed.stdout.splitlines()
+    assert lines[0] == "1 image evaluated at 2026-01-10T00:00:00Z against 1 rule"
+    assert lines[2] == "rule 1 (all images, pushed over 1 day ago): expires 1 image, 1 B"
+    assert "(1 byte)" in lines[-1]
 
 
 def test_validate_reports_semantic_constraints(ecrgen: Any, tmp_path: Path) -> None:
@@ -145,8 +169,8 @@ def test_validate_reports_semantic_constraints(ecrgen: Any, tmp_path: Path) -> N
     path.write_text(json.dumps({"rules": rules}, indent=1))
     result = ecrgen("lifecycle", "validate", str(path))
     assert result.returncode == 1
-    assert "rule priority 5 rulePriority: a rule with tagStatus 'any' must have the highest priority" in result.stderr
-    assert "rule priority 9 selection.tagPatternList: 'a*b*c*d*e*f' has 5 wildcards" in result.stderr
+    assert "rule priority 5 rulePriority: a rule with tagStatus 'any' must have the highest priority" in result.stdout
+    assert "rule priority 9 selection.tagPatternList: 'a*b*c*d*e*f' has 5 wildcards" in result.stdout
 
 
 # --- live, against the moto server ----------------------------------------------------------

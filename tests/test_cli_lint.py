@@ -45,7 +45,7 @@ def test_warnings_and_notes_alone_exit_0() -> None:
     result = run_ecrgen("lint", str(FIXTURES / "settings_weak.yaml"), str(FIXTURES / "deletion_policy.yaml"))
     assert result.returncode == 0, result.stderr
     rules = {FINDING.match(line)["rule"] for line in result.stdout.splitlines()}
-    assert rules == {"W9501", "W9502", "W9503", "I9501"}
+    assert rules == {"W9501", "W9502", "W9503", "I9501", "I9502"}
 
 
 def test_json_format_lists_findings_and_counts_levels() -> None:
@@ -53,9 +53,11 @@ def test_json_format_lists_findings_and_counts_levels() -> None:
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert [(f["ruleId"], f["line"], f["level"]) for f in report["findings"]] == [
-        ("E9506", 23, "error"), ("E9506", 39, "error"), ("E9506", 53, "error")]
+        ("E9506", 23, "error"), ("E9506", 39, "error"), ("E9512", 39, "error"), ("W9511", 39, "warning"),
+        *[("E9506", line, "error") for line in (53, 67, 73, 79, 85, 91, 97)]]
     assert set(report["findings"][0]) == {"filename", "line", "column", "ruleId", "level", "message"}
-    assert report["summary"] == {"error": 3, "warning": 0, "informational": 0}
+    assert report["unreadable"] == []
+    assert report["summary"] == {"error": 10, "warning": 1, "informational": 0}
 
 
 def test_the_shipped_template_is_clean() -> None:
@@ -81,6 +83,44 @@ def test_bad_input_is_one_clear_message_and_exit_2(tmp_path: Path, name: str, co
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(str(path)), result.stderr
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_that_is_no_template_hides_no_finding_of_the_others(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("system_name: myapp\nrepositories: [{name: app}]\n")
+    bad, good = FIXTURES / "exclusions_invalid.yaml", ROOT / "templates" / "ecr.yaml"
+    alone = run_ecrgen("lint", str(bad), str(good))
+    result = run_ecrgen("lint", str(bad), str(notes), str(good))
+    assert result.returncode == 2
+    assert result.stdout == alone.stdout and "E9502" in result.stdout
+    assert result.stderr == f"{notes}: not a CloudFormation template: it has no Resources section\n"
+
+
+def test_json_lists_unreadable_files_beside_the_findings_of_the_others(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("- just\n- a list\n")
+    result = run_ecrgen("lint", "--format", "json", str(notes), str(FIXTURES / "policy_public.yaml"))
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    assert {f["ruleId"] for f in report["findings"]} == {"E9506", "E9512", "W9511"}
+    assert report["unreadable"] == [{"filename": str(notes), "line": None, "message":
+                                     "not a CloudFormation template: it has no Resources section"}]
+    assert str(notes) in result.stderr
+
+
+def test_the_worst_exit_code_wins_whatever_the_order(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    warned = FIXTURES / "settings_weak.yaml"
+    errored = FIXTURES / "exclusions_invalid.yaml"
+    assert run_ecrgen("lint", str(warned), str(errored)).returncode == 1
+    assert run_ecrgen("lint", str(errored), str(warned)).returncode == 1
+    assert run_ecrgen("lint", str(missing), str(warned)).returncode == 2
+
+
+def test_rules_dir_with_a_path_is_bad_input_not_ignored() -> None:
+    result = run_ecrgen("lint", "--rules-dir", str(ROOT / "templates" / "ecr.yaml"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--rules-dir: prints the rules folder and takes no PATH" in result.stderr
 
 
 def test_no_path_is_bad_input() -> None:

@@ -138,7 +138,7 @@ BAD_CONFIGS = {
         system_name: shop
         repositories:
           - {name: web, scan_on_push: "yes"}
-        """, ["ecr.yaml:3:", "repositories[0].scan_on_push", "boolean"]),
+        """, ["ecr.yaml:3:", "repositories[0].scan_on_push", "must be true or false, got 'yes'"]),
     "missing system_name": ("""\
         repositories: [{name: web}]
         """, ["system_name", "is required"]),

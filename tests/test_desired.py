@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import config, desired, template
+from generator import config, desired, lifecycle, template
 from generator.errors import InputError
 from tests.strategies import configs
 
@@ -95,12 +96,92 @@ def test_undeployed_resources_are_skipped(cfg: config.Config) -> None:
 
 def test_foreign_template_falls_back_to_properties_and_leaves_intrinsics_unmanaged() -> None:
     data = desired.parse_template(FOREIGN, "stack f")
+    assert desired.needs_stack_values(data)
     plain, from_parameter = desired.from_template(data, {"Plain": "f-plain", "FromParameter": "f-param",
                                                           "Bucket": "b"}, "stack f")
     assert (plain.name, plain.image_tag_mutability, plain.scan_on_push) == ("f-plain", "IMMUTABLE", True)
     assert plain.lifecycle_policy is not None and plain.lifecycle_policy.rules[0].count_number == 5
     assert (from_parameter.image_tag_mutability, from_parameter.scan_on_push,
             from_parameter.lifecycle_policy) == (None, None, None)
+    assert [u.setting for u in from_parameter.unmanaged] == ["imageTagMutability", "scanOnPush"]
+
+
+def test_short_form_tags_read_as_their_long_form() -> None:
+    data = desired.parse_template(
+        "Conditions: {C: !Equals [!Ref Env, prod], D: !Not [!Condition C]}\n"
+        "Resources:\n  R:\n    Type: AWS::ECR::Repository\n    Properties:\n"
+        "      RepositoryName: !Sub ${AWS::StackName}-r\n"
+        "      ImageTagMutability: !If [C, IMMUTABLE, !Ref Mode]\n"
+        "      Tags: [{Key: a, Value: !GetAtt Other.Arn}, {Key: b, Value: !Join ['', [!Select [0, !Split [',', x]]]]}]\n",
+        "stack s")
+    assert data["Conditions"] == {"C": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+                                  "D": {"Fn::Not": [{"Condition": "C"}]}}
+    props = data["Resources"]["R"]["Properties"]
+    assert props["RepositoryName"] == {"Fn::Sub": "${AWS::StackName}-r"}
+    assert props["ImageTagMutability"] == {"Fn::If": ["C", "IMMUTABLE", {"Ref": "Mode"}]}
+    assert props["Tags"] == [{"Key": "a", "Value": {"Fn::GetAtt": ["Other", "Arn"]}},
+                             {"Key": "b", "Value": {"Fn::Join": ["", [{"Fn::Select": [0, {"Fn::Split": [",", "x"]}]}]]}}]
+
+
+@pytest.mark.parametrize("body", [
+    '{AWSTemplateFormatVersion: "2010-09-09", Resources: {R: {Type: "AWS::ECR::Repository", '
+    'Properties: {ImageTagMutability: !Ref Mode}}}}',
+    '{"Resources": {"R": {"Type": "AWS::ECR::Repository", "Properties": {"ImageTagMutability": {"Ref": "Mode"}}}}}',
+    "Resources:\n  R:\n    Type: AWS::ECR::Repository\n    Properties: {ImageTagMutability: !Ref Mode}\n",
+])
+def test_every_body_cloudformation_accepts_is_read(body: str) -> None:
+    data = desired.parse_template(body, "stack s")
+    assert data["Resources"]["R"]["Properties"] == {"ImageTagMutability": {"Ref": "Mode"}}
+
+
+DESCRIBED = {"StackName": "f", "StackId": "arn:aws:cloudformation:eu-west-1:111122223333:stack/f/1",
+             "Parameters": [{"ParameterKey": "Env", "ParameterValue": "prod"},
+                            {"ParameterKey": "Token", "ParameterValue": "****"}]}
+RESOLVABLE = """\
+Parameters:
+  Env: {Type: String}
+  Token: {Type: String, NoEcho: true}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Resolved:
+    Type: AWS::ECR::Repository
+    Properties:
+      ImageTagMutability: !If [IsProd, IMMUTABLE_WITH_EXCLUSION, MUTABLE]
+      ImageTagMutabilityExclusionFilters:
+        - {ImageTagMutabilityExclusionFilterType: WILDCARD, ImageTagMutabilityExclusionFilterValue: !Sub "${Env}-*"}
+      ImageScanningConfiguration: {ScanOnPush: !If [IsProd, true, !Ref AWS::NoValue]}
+      LifecyclePolicy:
+        LifecyclePolicyText: !Sub '{"rules":[{"rulePriority":1,"description":"${AWS::Region}","selection":{
+          "tagStatus":"any","countType":"imageCountMoreThan","countNumber":5},"action":{"type":"expire"}}]}'
+  Unresolvable:
+    Type: AWS::ECR::Repository
+    Properties:
+      ImageTagMutability: !If [IsProd, !Ref Token, MUTABLE]
+      ImageScanningConfiguration: {ScanOnPush: !GetAtt Resolved.Arn}
+      LifecyclePolicy: {LifecyclePolicyText: "{{resolve:ssm:/ecr/policy}}"}
+"""
+
+
+def test_intrinsics_resolve_from_the_stack_and_the_rest_is_unmanaged_with_a_reason() -> None:
+    data = desired.parse_template(RESOLVABLE, "stack f")
+    resolved, unresolvable = desired.from_template(data, {"Resolved": "f-a", "Unresolvable": "f-b"}, "stack f",
+                                                   DESCRIBED)
+    assert (resolved.image_tag_mutability, resolved.exclusion_filters, resolved.scan_on_push) == (
+        "IMMUTABLE_WITH_EXCLUSION", frozenset({"prod-*"}), True)
+    assert resolved.lifecycle_policy is not None
+    assert resolved.lifecycle_policy.rules[0].description == "eu-west-1"
+    assert resolved.unmanaged == ()
+    assert (unresolvable.image_tag_mutability, unresolvable.scan_on_push, unresolvable.lifecycle_policy) == (
+        None, None, None)
+    at = "Resources.Unresolvable.Properties"
+    assert unresolvable.unmanaged == (
+        desired.Unmanaged("imageTagMutability", f"{at}.ImageTagMutability: parameter Token is NoEcho: "
+                                                "CloudFormation does not tell its value"),
+        desired.Unmanaged("scanOnPush", f"{at}.ImageScanningConfiguration: Fn::GetAtt is evaluated by "
+                                        "CloudFormation only"),
+        desired.Unmanaged("lifecyclePolicy", f"{at}.LifecyclePolicy: the dynamic reference "
+                                             "{{resolve:ssm:/ecr/policy}} is resolved by CloudFormation at deploy time"))
 
 
 def test_bad_metadata_names_the_resource_and_field(cfg: config.Config) -> None:
@@ -126,9 +207,23 @@ def test_unreadable_template_is_input_error(body: str) -> None:
 def test_merge_keeps_one_entry_and_rejects_conflicting_wishes(cfg: config.Config) -> None:
     one = desired.from_config(cfg)
     assert len(desired.merge([one, desired.from_config(cfg)])) == 2
-    other = [desired.RepositorySettings("shop-ecr-web", "stack b: EcrWeb", "MUTABLE")]
-    with pytest.raises(InputError, match=r"shop-ecr-web: stack b: EcrWeb and .*want different settings"):
+    other = [desired.RepositorySettings("shop-ecr-web", "stack b: EcrWeb", "MUTABLE", scan_on_push=True,
+                                        lifecycle_policy=one[0].lifecycle_policy)]
+    with pytest.raises(InputError) as err:
         desired.merge([one, other])
+    assert err.value.render() == (f"--stack-name: shop-ecr-web: {cfg.source}: web and stack b: EcrWeb want "
+                                  "different settings: imageTagMutability: IMMUTABLE vs MUTABLE")
+
+
+def test_merge_says_how_policies_that_differ_only_in_a_description_differ(cfg: config.Config) -> None:
+    one = desired.from_config(cfg)[0]
+    assert one.lifecycle_policy is not None
+    rule = replace(one.lifecycle_policy.rules[0], description="Keep twenty")
+    other = replace(one, origin="stack b: EcrWeb", lifecycle_policy=lifecycle.Policy((rule,)),
+                    unmanaged=(desired.Unmanaged("scanOnPush", "a NoEcho parameter"),))
+    assert one.differences(other) == [
+        "scanOnPush: true vs unresolved (a NoEcho parameter)",
+        "lifecyclePolicy: 1: any, keep 20, no description vs 1: any, keep 20, description 'Keep twenty'"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -140,6 +235,8 @@ def test_any_generated_template_reads_back_as_its_config(tmp_path: Path, data: d
     cfg = config.load(path)
     body = desired.parse_template(template.render(template.build(cfg), fmt), "s")
     assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
+    assert [s.repository_policy for s in desired.from_template(body, physical(cfg), "s")] == [
+        s.repository_policy for s in desired.from_config(cfg)]
     if cfg.settings_via == "template":  # without ecrgen's Metadata the Properties say the same
         for resource in body["Resources"].values():
             resource.pop("Metadata", None)

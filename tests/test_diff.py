@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import lifecycle, report
-from generator.desired import MUTABILITIES, RepositorySettings
+from generator.desired import MUTABILITIES, RepositorySettings, Unmanaged
 from generator.diff import WRITE_OPERATIONS, LiveRepository, LiveState, changes, plan
 
 KEEP_20 = lifecycle.parse({"rules": [
@@ -134,7 +134,8 @@ def test_report_statuses_exit_codes_and_table() -> None:
     assert (report.exit_code(planned, check=False), report.exit_code(planned, check=True)) == (1, 1)
     applied = report.build(plan(wishes[:2], state), dict.fromkeys(plan(wishes[:2], state).changes), {})
     assert applied["summary"] | {"apiCalls": None} == {
-        "repositories": 2, "inSync": 1, "changed": 1, "planned": 0, "failed": 0, "missing": 0, "apiCalls": None}
+        "repositories": 2, "inSync": 1, "changed": 1, "planned": 0, "failed": 0, "missing": 0, "unmanaged": 0,
+        "apiCalls": None}
     assert report.exit_code(applied, check=False) == 0
 
     out = io.StringIO()
@@ -144,3 +145,42 @@ def test_report_statuses_exit_codes_and_table() -> None:
     assert "1: untagged, pushed > 14d; 2: any, keep 20" in text
     assert "gone" in text and "missing" in text and " ok " not in text
     assert text.splitlines()[-1] == "3 repositories: 1 in-sync, 1 planned, 1 missing (1 API calls)"
+
+
+def test_unmanaged_settings_are_reported_with_their_reason_and_never_in_sync() -> None:
+    dynamic = Unmanaged("lifecyclePolicy", "Resources.A.Properties.LifecyclePolicy: a dynamic reference")
+    wishes = [wish(name="only-unmanaged", lifecycle_policy=None, unmanaged=(dynamic,)),
+              wish(name="drifted-too", lifecycle_policy=None, scan_on_push=False, unmanaged=(dynamic,)),
+              wish(name="ok")]
+    state = LiveState({name: live(name=name) for name in ("only-unmanaged", "drifted-too", "ok")})
+    checked = report.build(plan(wishes, state), None, {})
+    unmanaged = {"setting": "lifecyclePolicy", "status": "unmanaged", "reason": dynamic.reason}
+    assert checked["repositories"][0] == {"repositoryName": "only-unmanaged", "status": "unmanaged",
+                                          "changes": [unmanaged]}
+    assert checked["repositories"][1]["status"] == "planned"
+    assert checked["repositories"][1]["changes"][1] == unmanaged
+    summary = checked["summary"]
+    assert (summary["unmanaged"], summary["planned"], summary["inSync"]) == (1, 1, 1)
+    assert sum(summary[key] for key in ("inSync", "changed", "planned", "failed", "missing", "unmanaged")) == 3
+    assert report.exit_code(report.build(plan(wishes[::2], state), None, {}), check=True) == 0
+
+    out = io.StringIO()
+    report.render_text(checked, out)
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("only-unmanaged") and "lifecyclePolicy" in line
+               and line.endswith(f"unmanaged: {dynamic.reason}") for line in lines)
+    assert lines[-1] == "3 repositories: 1 in-sync, 1 planned, 1 unmanaged (0 API calls)"
+
+
+def test_a_drift_in_a_rule_description_alone_shows_the_descriptions() -> None:
+    one_rule = lifecycle.Policy(KEEP_20.rules[:1])
+    renamed = one_rule.to_text().replace('"untagged"', '"Expire untagged"', 1)
+    assert lifecycle.parse_text(renamed).rules[0].description == "Expire untagged"
+    state = LiveState({"app": live(lifecycle_text=renamed)})
+    checked = report.build(plan([wish(lifecycle_policy=one_rule)], state), None, {})
+    out = io.StringIO()
+    report.render_text(checked, out)
+    row = next(line for line in out.getvalue().splitlines() if "lifecyclePolicy" in line)
+    live_cell, wanted_cell = ("1: untagged, pushed > 14d, description 'Expire untagged'",
+                              "1: untagged, pushed > 14d, description 'untagged'")
+    assert " ".join(row.split()) == f"app lifecyclePolicy {live_cell} {wanted_cell} planned"

@@ -29,11 +29,16 @@ FIRES = {
     "E9503": ("exclusions_invalid.yaml", [20]),
     "E9504": ("exclusions_invalid.yaml", [33]),
     "E9505": ("exclusions_invalid.yaml", [52, 54]),
-    "E9506": ("policy_public.yaml", [23, 39, 53]),
-    "W9501": ("settings_weak.yaml", [9, 18, 35]),
+    "E9506": ("policy_public.yaml", [23, 39, 53, 67, 73, 79, 85, 91, 97]),
+    "E9511": ("access_invalid.yaml", [25, 30, 55, 69, 80]),
+    "E9512": ("access_invalid.yaml", [21, 33, 53]),
+    "W9501": ("settings_weak.yaml", [9, 18, 35, 45]),
     "W9502": ("settings_weak.yaml", [11, 18, 26, 37]),
     "W9503": ("settings_weak.yaml", [18, 38]),
+    "W9511": ("access_invalid.yaml", [17, 33, 53]),
     "I9501": ("deletion_policy.yaml", [4, 14]),
+    "I9502": ("deletion_policy.yaml", [17, 38]),
+    "W9510": ("registry_singletons.yaml", [4, 12, 19]),
 }
 # rule id -> fixture with near misses (and unresolvable intrinsics) where it must stay quiet
 QUIET = {
@@ -43,10 +48,15 @@ QUIET = {
     "E9504": "exclusions_valid.yaml",
     "E9505": "exclusions_valid.yaml",
     "E9506": "policy_private.yaml",
+    "E9511": "access_valid.yaml",
+    "E9512": "access_valid.yaml",
     "W9501": "settings_strong.yaml",
     "W9502": "settings_strong.yaml",
     "W9503": "settings_strong.yaml",
+    "W9511": "access_valid.yaml",
     "I9501": "settings_strong.yaml",
+    "I9502": "settings_strong.yaml",
+    "W9510": "registry_shared.yaml",
 }
 CLEAN = [FIXTURES / name for name in sorted(set(QUIET.values()))] + [FIXTURES / "cdk.json",
                                                                     ROOT / "templates" / "ecr.yaml"]

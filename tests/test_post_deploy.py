@@ -226,7 +226,8 @@ def test_make_demo_finds_drift_fixes_it_and_stops_its_server() -> None:
     result = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    check, fix, clean = result.stdout.split("\x1b[1m== ")[3:6]
+    assert "\x1b[" not in result.stdout  # a pipe gets no terminal styling
+    check, fix, clean = result.stdout.split("\n== ")[3:6]
     assert "planned" in check and "exit code: 1" in check
     assert "myapp-ecr-php-app     imageTagMutability  MUTABLE  IMMUTABLE" in fix and "2 changed" in fix
     assert '"inSync": 2' in clean and "Put" not in clean

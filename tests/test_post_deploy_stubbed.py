@@ -109,6 +109,28 @@ def test_policies_are_read_only_where_wanted_and_a_denied_read_fails_that_reposi
     assert counter.counts == {"DescribeRepositories": 1, "GetLifecyclePolicy": 2}
 
 
+def test_repository_policies_are_read_only_where_wanted_none_is_no_policy_and_denied_fails(ecr: Any) -> None:
+    client_, stub, counter = ecr
+    arn = "arn:aws:ecr:us-east-1:123456789012:repository/"
+    stub.add_response("describe_repositories", {"repositories": [
+        {**repo(name), "repositoryArn": arn + name} for name in ("aa", "bb", "cc", "dd")]},
+        {"repositoryNames": ["aa", "bb", "cc", "dd"]})
+    stub.add_response("get_lifecycle_policy", {"lifecyclePolicyText": POLICY.to_text()}, {"repositoryName": "aa"})
+    stub.add_response("get_repository_policy", {"policyText": '{"Statement": []}'}, {"repositoryName": "aa"})
+    stub.add_client_error("get_repository_policy", "RepositoryPolicyNotFoundException", "none",
+                          expected_params={"repositoryName": "bb"})
+    stub.add_client_error("get_repository_policy", "AccessDeniedException", "denied",
+                          expected_params={"repositoryName": "cc"})
+    state = aws_ecr.read(client_, ["aa", "bb", "cc", "dd"], {"aa"}, concurrency=1,
+                         repository_policy_wanted={"aa", "bb", "cc"})
+    assert state.repositories["aa"].lifecycle_text == POLICY.to_text()
+    assert state.repositories["aa"].repository_policy_text == '{"Statement": []}'
+    assert state.repositories["bb"].repository_policy_text is None and "bb" not in state.errors
+    assert state.repositories["dd"].arn == arn + "dd"
+    assert state.errors == {"cc": "AccessDeniedException: denied"}
+    assert counter.counts == {"DescribeRepositories": 1, "GetLifecyclePolicy": 1, "GetRepositoryPolicy": 3}
+
+
 @pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
 def test_one_failed_write_is_recorded_while_the_others_are_applied(ecr: Any, code: str) -> None:
     client_, stub, counter = ecr

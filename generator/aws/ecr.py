@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from generator import diff
-from generator.aws.client import error_code, lifecycle_policy_text
+from generator.aws.client import error_code, exception_text, lifecycle_policy_text, repository_policy_text
 from generator.desired import RepositorySettings
 from generator.diff import Change, LiveRepository, LiveState
 
@@ -41,7 +41,7 @@ class CallCounter:
             self.counts[event_name.rsplit(".", 1)[-1]] += 1
 
 
-def failures() -> tuple[type[Exception], ...]:
+def _failures() -> tuple[type[Exception], ...]:
     """Errors that concern the call's repositories only: AWS answered no, or the call was lost."""
     from botocore.exceptions import ClientError, HTTPClientError
     from botocore.parsers import ResponseParserError
@@ -52,13 +52,17 @@ def failures() -> tuple[type[Exception], ...]:
 def describe(exc: Exception) -> str:
     """`AccessDeniedException: <message>` for the report; never includes credentials."""
     response = getattr(exc, "response", None)
-    message = response.get("Error", {}).get("Message", "") if isinstance(response, dict) else str(exc)
+    if isinstance(response, dict):
+        message = response.get("Error", {}).get("Message", "")
+    else:
+        message = exception_text(exc)
     return f"{error_code(exc)}: {message}" if message else error_code(exc)
 
 
 def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurrency: int,
-         progress: Progress | None = None) -> LiveState:
-    """Live settings of `names`; lifecycle policies only of those in `policy_wanted`."""
+         progress: Progress | None = None, repository_policy_wanted: Collection[str] = ()) -> LiveState:
+    """Live settings of `names`; lifecycle policies only of those in `policy_wanted`, repository
+    policies only of those in `repository_policy_wanted`, all policy reads at once."""
     found: dict[str, LiveRepository] = {}
     missing: set[str] = set()
     errors: dict[str, str] = {}
@@ -68,12 +72,15 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
             found.update((repo.name, repo) for repo in batch_found)
             missing.update(batch_missing)
             errors.update(batch_errors)
-        wanted = [name for name in found if name in policy_wanted]
-        for name, (text, error) in zip(wanted, pool.map(lambda n: _policy(ecr, n), wanted), strict=True):
+        reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
+        reads += [(name, "repository_policy_text", repository_policy_text)
+                  for name in found if name in repository_policy_wanted]
+        results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
+        for (name, field, _), (text, error) in zip(reads, results, strict=True):
             if error:
                 errors[name] = error
             else:
-                found[name] = replace(found[name], lifecycle_text=text)
+                found[name] = replace(found[name], **{field: text})
             if progress:
                 progress(1)
     return LiveState(found, frozenset(missing), errors)
@@ -89,7 +96,7 @@ def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str
     """
     try:
         response = ecr.describe_repositories(repositoryNames=batch)
-    except failures() as exc:
+    except _failures() as exc:
         code = error_code(exc)
         if code not in NAME_SPECIFIC:
             return [], set(), dict.fromkeys(batch, describe(exc))
@@ -114,14 +121,15 @@ def _live(repo: dict[str, Any]) -> LiveRepository:
     return LiveRepository(
         name=repo["repositoryName"], image_tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
         exclusion_filters=frozenset(f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])),
-        scan_on_push=bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False)))
+        scan_on_push=bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False)),
+        arn=repo.get("repositoryArn", ""))
 
 
-def _policy(ecr: Any, name: str) -> tuple[str | None, str | None]:
+def _policy(ecr: Any, name: str, reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
     """(policy text or None, error or None)."""
     try:
-        return lifecycle_policy_text(ecr, name), None
-    except failures() as exc:
+        return reader(ecr, name), None
+    except _failures() as exc:
         return None, describe(exc)
 
 
@@ -132,7 +140,7 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
         try:
             getattr(ecr, change.operation)(**change.params)
             return None
-        except failures() as exc:
+        except _failures() as exc:
             return describe(exc)
         finally:
             if progress:
@@ -144,15 +152,15 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
 
 def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], concurrency: int, write: bool,
               progress: Callable[[str, int], Progress | None] = lambda what, total: None,
-              ) -> tuple[diff.Plan, dict[Change, str | None] | None]:
-    """Read the live state of `wishes`, plan the changes, and make them when `write`.
-
-    Returns the plan and what apply returned (None when nothing was written).
-    """
+              ) -> tuple[LiveState, diff.Plan, dict[Change, str | None] | None]:
+    """Read the live state of `wishes` (with only the policies they want), plan, and write when
+    `write`. Returns the live state, the plan, and what apply returned (None: nothing written)."""
     policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
+    access_wanted = {w.name for w in wishes if w.repository_policy is not None}
     live = read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
-                progress("reading lifecycle policies", len(policy_wanted)))
+                progress("reading policies", len(policy_wanted) + len(access_wanted)),
+                repository_policy_wanted=access_wanted)
     plan = diff.plan(wishes, live)
     if not write:
-        return plan, None
-    return plan, apply(ecr, plan.changes, concurrency, progress("writing changes", len(plan.changes)))
+        return live, plan, None
+    return live, plan, apply(ecr, plan.changes, concurrency, progress("writing changes", len(plan.changes)))

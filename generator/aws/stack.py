@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import desired
-from generator.aws.client import error_code
+from generator import desired, registry
+from generator.aws.client import error_code, unreadable_reply
 from generator.errors import InputError
 
 
 def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]:
-    """Read the stack's template (GetTemplate) and resources (ListStackResources, every page)."""
-    from botocore.exceptions import ClientError
+    """Each repository's desired settings in the stack."""
+    return read_stack(cfn, stack)[0]
+
+
+def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None]:
+    """Each repository's desired settings, and the registry part the template's top-level
+    `Metadata.ecrgen` asks for (None without one).
+
+    Reads the stack's template (one GetTemplate) and resources (ListStackResources, every page),
+    and its parameters (DescribeStacks) only when a repository setting uses an intrinsic function.
+    """
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.parsers import ResponseParserError
 
     where = f"stack {stack}"
     try:
-        body = cfn.get_template(StackName=stack)["TemplateBody"]
+        template = desired.parse_template(cfn.get_template(StackName=stack)["TemplateBody"], where)
         names = {
             resource["LogicalResourceId"]: resource["PhysicalResourceId"]
             for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
@@ -23,10 +34,15 @@ def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]
             if resource["ResourceType"] == desired.REPOSITORY_TYPE and resource.get("PhysicalResourceId")
             and resource.get("ResourceStatus") != "DELETE_COMPLETE"
         }
+        described = (cfn.describe_stacks(StackName=stack)["Stacks"][0]
+                     if desired.needs_stack_values(template) else None)
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
         if error_code(exc) == "ValidationError" and "does not exist" in message:
             region = cfn.meta.region_name
             raise InputError(where, f"no such stack in region {region}") from None
         raise InputError(where, f"cannot read the stack: {error_code(exc)}: {message}") from None
-    return desired.from_template(desired.parse_template(body, where), names, where)
+    except (ResponseParserError, HTTPClientError) as exc:
+        raise InputError(where, f"cannot read the stack: {unreadable_reply(exc)}") from None
+    return (desired.from_template(template, names, where, described),
+            registry.from_template(template, where))

@@ -11,7 +11,8 @@ from typing import Any
 
 from cfnlint.template import Template
 
-from generator import METADATA_KEY
+from generator import METADATA_KEY, source
+from generator.errors import InputError
 
 REPOSITORY_TYPE = "AWS::ECR::Repository"
 
@@ -86,3 +87,28 @@ def repositories(cfn: Template) -> Iterator[Repository]:
     for name, resource in cfn.get_resources([REPOSITORY_TYPE]).items():
         if isinstance(resource, dict) and isinstance(literal(resource.get("Properties", {})), dict):
             yield Repository(name, resource)
+
+
+# --- policies written as JSON text ----------------------------------------------------------
+
+def text_lines(text: str) -> source.Document | None:
+    """A policy text with the line of every value (JSON is YAML), or None if YAML disagrees."""
+    try:
+        return source.load("policy text", str(text))
+    except InputError:
+        return None
+
+
+def text_location(text: Any, text_line: int | None) -> tuple[int, int, int, int] | None:
+    """Where line `text_line` of a policy text is in the template (0-based, as cfn-lint wants).
+
+    Only a block literal (`|`) keeps the policy's lines as template lines; otherwise (None)
+    the finding points at the property that holds the text.
+    """
+    start, end = getattr(text, "start_mark", None), getattr(text, "end_mark", None)
+    if text_line is None or start is None or end is None:
+        return None
+    if end.line - start.line < text.count("\n") + 1:
+        return None
+    line = start.line + text_line
+    return line, 0, line, 0

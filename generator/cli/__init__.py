@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from generator.cli import findings as _findings
 from generator.cli import lifecycle as _lifecycle
 from generator.cli import lint as _lint
 from generator.cli import post_deploy as _post_deploy
@@ -27,19 +28,25 @@ app = typer.Typer(
 app.command("template")(_template.template)
 app.command("lint")(_lint.lint)
 app.command("post-deploy")(_post_deploy.post_deploy)
+app.command("findings")(_findings.findings)
 app.add_typer(_lifecycle.app, name="lifecycle")
+
+
+def _print_version(wanted: bool) -> None:
+    """Eager, so that `ecrgen --version` answers before click asks for a command."""
+    if wanted:
+        from generator import __version__
+
+        typer.echo(f"ecrgen {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", is_eager=True, expose_value=False,
+                                 callback=_print_version, help="Print the version and exit."),
 ) -> None:
     """Amazon ECR repositories from one declarative file (ecr.yaml)."""
-    if version:
-        from generator import __version__
-
-        typer.echo(__version__)
-        raise typer.Exit()
 
 
 def main() -> None:

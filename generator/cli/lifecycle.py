@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from generator.errors import InputError, Problem
+from generator.wording import plural
 
 if TYPE_CHECKING:
     from generator.lifecycle import Evaluation, Image, Policy, Rule
@@ -30,22 +31,24 @@ class Output(StrEnum):
 
 @app.command()
 def preview(
-    policy: Path = typer.Option(None, "--policy", help="A raw AWS lifecycle policy JSON file."),
-    config: Path = typer.Option(None, "--config", "-c",
+    policy: Path = typer.Option(None, "--policy", metavar="FILE",
+                                help="A raw AWS lifecycle policy JSON file."),
+    config: Path = typer.Option(None, "--config", "-c", metavar="FILE",
                                 help="An ecr.yaml; preview the policy of --repository."),
-    repository: str = typer.Option(None, "--repository", "-r",
+    repository: str = typer.Option(None, "--repository", "-r", metavar="NAME",
                                    help="The repository: its name in ecr.yaml or in ECR."),
-    images: str = typer.Option(None, "--images", "-i",
+    images: str = typer.Option(None, "--images", "-i", metavar="FILE",
                                help="`aws ecr describe-images` JSON output; '-' reads stdin."),
     live: bool = typer.Option(False, "--live", help="Read the repository's images (and, without --policy "
                               "or --config, its current policy) from ECR."),
-    now: str = typer.Option(None, "--now", help="Evaluate at this ISO 8601 time.",
+    now: str = typer.Option(None, "--now", metavar="TIME", help="Evaluate at this ISO 8601 time.",
                             show_default="the current time"),
-    price_per_gb: float = typer.Option(0.10, "--price-per-gb", help="Storage price in USD per GB-month."),
+    price_per_gb: float = typer.Option(0.10, "--price-per-gb", metavar="USD",
+                                       help="Storage price in USD per GB-month."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for scripts."),
-    region: str = typer.Option(None, "--region", help="AWS region for --live."),
-    profile: str = typer.Option(None, "--profile", help="AWS profile for --live."),
-    endpoint_url: str = typer.Option(None, "--endpoint-url", help="ECR endpoint for --live."),
+    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region for --live."),
+    profile: str = typer.Option(None, "--profile", metavar="PROFILE", help="AWS profile for --live."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL", help="ECR endpoint for --live."),
 ) -> None:
     """Show which images a policy expires or archives, by which rule, and what that saves.
 
@@ -77,10 +80,11 @@ def preview(
 
 
 @app.command()
-def validate(files: list[Path] = typer.Argument(..., help="Raw AWS lifecycle policy JSON files.")) -> None:
-    """Check raw AWS lifecycle policies against every constraint ECR documents.
+def validate(files: list[Path] = typer.Argument(..., metavar="FILE", hidden=True)) -> None:
+    """Check raw AWS lifecycle policy JSON files (each FILE) against every constraint ECR documents.
 
-    One line per problem, naming the file, line, rule priority and field.
+    The verdicts go to stdout: `FILE: valid (N rules)`, or one line per problem naming the file,
+    line, rule priority and field. A file that cannot be read or is not JSON goes to stderr.
     Exit codes: 0 all valid, 1 a policy is invalid, 2 a file cannot be read.
     """
     from generator.lifecycle.policy import read_file
@@ -94,11 +98,11 @@ def validate(files: list[Path] = typer.Argument(..., help="Raw AWS lifecycle pol
             unreadable = True
             continue
         for problem in problems:
-            typer.echo(problem.render(str(path)), err=True)
+            typer.echo(problem.render(str(path)))
         if policy is None:
             invalid = True
         else:
-            typer.echo(f"{path}: valid ({len(policy.rules)} rules)", err=True)
+            typer.echo(f"{path}: valid ({plural(len(policy.rules), 'rule')})")
     raise typer.Exit(2 if unreadable else 1 if invalid else 0)
 
 
@@ -175,7 +179,8 @@ def _images(images: str | None, ecr: Any, repository: str | None) -> list[Image]
 def _render(policy: Policy, result: Evaluation, total: int, now: float, price_per_gb: float) -> str:
     from generator.lifecycle.images import format_timestamp
 
-    lines = [f"{total} images evaluated at {format_timestamp(now)} against {len(policy.rules)} rules", ""]
+    lines = [f"{plural(total, 'image')} evaluated at {format_timestamp(now)} against "
+             f"{plural(len(policy.rules), 'rule')}", ""]
     by_rule: dict[int, list[Image]] = {rule.priority: [] for rule in policy.rules}
     for decision in result.decisions:
         by_rule[decision.rule.priority].append(decision.image)
@@ -190,8 +195,8 @@ def _render(policy: Policy, result: Evaluation, total: int, now: float, price_pe
     lines += [_image_line(image, now) for image in result.kept]
     freed = result.bytes_freed
     saving = result.monthly_saving(price_per_gb)
-    lines += ["", f"freed: {_size(freed)} ({freed:,} bytes), saving {saving:.2f} USD per month "
-              f"at {price_per_gb:.2f} USD per GB-month"]
+    lines += ["", f"freed: {_size(freed)} ({plural(freed, 'byte', thousands=True)}), saving "
+              f"{saving:.2f} USD per month at {price_per_gb:.2f} USD per GB-month"]
     archived = [d.image for d in result.decisions if d.rule.action == "transition"]
     if archived:
         lines.append(f"archived: {_count(archived)}, {_size(sum(i.size for i in archived))} moved to "
@@ -201,20 +206,24 @@ def _render(policy: Policy, result: Evaluation, total: int, now: float, price_pe
 
 def _describe(rule: Rule) -> str:
     """The rule's own description, or one made from its selection."""
+    from generator.lifecycle.policy import TIME_COUNT_TYPES
+
     if rule.description:
         return rule.description
     if rule.tag_status == "tagged":
         what = "tags " + " and ".join([p + "*" for p in rule.tag_prefixes] or rule.tag_patterns)
     else:
         what = {"any": "all images", "untagged": "untagged images"}[rule.tag_status]
-    count = {"imageCountMoreThan": "keep the newest {}", "sinceImagePushed": "pushed over {} days ago",
-             "sinceImagePulled": "not pulled for {} days",
-             "sinceImageTransitioned": "archived over {} days ago"}[rule.count_type]
-    return f"{what}, {count.format(rule.count_number)}"
+    count = {"imageCountMoreThan": "keep the newest {}", "sinceImagePushed": "pushed over {} ago",
+             "sinceImagePulled": "not pulled for {}",
+             "sinceImageTransitioned": "archived over {} ago"}[rule.count_type]
+    days = rule.count_type in TIME_COUNT_TYPES
+    number = plural(rule.count_number, "day") if days else str(rule.count_number)
+    return f"{what}, {count.format(number)}"
 
 
 def _count(images: Sequence[Image]) -> str:
-    return f"{len(images)} image" + ("" if len(images) == 1 else "s")
+    return plural(len(images), "image")
 
 
 def _image_line(image: Image, now: float) -> str:

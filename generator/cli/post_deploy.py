@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -50,32 +51,45 @@ def post_deploy(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Parallel API calls (1-64)."),
 ) -> None:
-    """Reconcile live ECR repositories with the desired tag mutability, scan on push and lifecycle policy.
+    """Reconcile live ECR with the desired tag mutability, scan on push, lifecycle and repository policy.
 
-    Exit codes: 0 in sync or fixed (or planned with --dry-run), 1 drift found with --check or a
-    repository failed or is missing, 2 bad input (flags, config, stack, credentials, region).
+    A setting that a hand-written template gives through something ecrgen cannot resolve exactly
+    (a NoEcho parameter, a dynamic reference, Fn::GetAtt) is reported unmanaged, with the reason.
+    With `registry:` in ecr.yaml (or the stack's Metadata), also merges this config's part of the
+    registry's scanning, replication and policy documents, leaving every other team's part alone.
+
+    Exit codes: 0 in sync or fixed (or planned with --dry-run; unmanaged settings alone), 1 drift
+    found with --check, a repository or registry document failed, a repository is missing or not
+    scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
-    from generator import desired, report
+    from generator import desired, registry, report
     from generator.aws import ecr as aws_ecr
+    from generator.aws import registry as aws_registry
     from generator.aws.client import make_client, user_errors
 
-    if bool(stack_name) + bool(config) + bool(stack_set and not config) != 1:
-        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE (not both), "
-                         "or --stack-set NAME")
+    if not stack_name and not config and not stack_set:
+        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
+                         "(or --stack-set NAME)")
+    if stack_name and (config or stack_set):
+        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE, not both "
+                         "(or --stack-set NAME)")
     if system_name and not config:
         raise InputError("post-deploy", "--system-name only applies with --config")
     aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     wishes = None
     targets = None
+    parts: list[registry.Part] = []
     if config:
         from generator import config as config_module
 
-        loaded = config_module.load(config)
-        targets = loaded.targets
+        cfg = config_module.load(config)
+        targets = cfg.targets
         if targets is None and stack_set:
             raise InputError(str(config), "--stack-set with --config needs a targets: section in the config")
-        if targets is None:
-            wishes = desired.from_config(loaded, system_name)
+        wishes = desired.from_config(cfg, system_name)
+        if cfg.registry is not None and cfg.registry.via == "post-deploy":
+            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
+                                          source="--system-name"))
     if stack_set or targets is not None:
         from generator.cli import post_deploy_fleet
 
@@ -90,15 +104,26 @@ def post_deploy(
         ecr = make_client("ecr", pool_size=concurrency, **aws)
         counter.attach(ecr)
         if wishes is None:
-            from generator.aws.stack import desired_from_stack
+            from generator.aws.stack import read_stack
             from generator.aws.stack_names import expand
 
             cfn = make_client("cloudformation", **aws)
             counter.attach(cfn)
-            wishes = desired.merge(desired_from_stack(cfn, name) for name in expand(cfn, stack_name))
-        with _progress(len(wishes)) as progress:
-            plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, not (dry_run or check), progress)
+            stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
+            wishes = desired.merge(settings for settings, _ in stacks)
+            parts = registry.distinct([part for _, part in stacks if part is not None])
+        # The registry documents are read beside the repositories, then reconciled after them.
+        with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
+            registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
+            live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write=not (dry_run or check),
+                                                    progress=progress)
+        if registry_read is not None:
+            plans, outcomes, scanning = aws_registry.reconcile_all(
+                ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
+            scans = registry.effective_scans(scanning, wishes, live.repositories)
     result = report.build(plan, results, counter.counts)
+    if registry_read is not None:
+        result["registry"] = report.registry(plans, outcomes, scans)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from generator.errors import InputError
+from generator.wording import plural
 
 
 class Format(StrEnum):
@@ -17,8 +18,9 @@ class Format(StrEnum):
 
 
 def template(
-    config: Path = typer.Option(Path("ecr.yaml"), "--config", "-c", help="The ecr.yaml to read."),
-    out: str = typer.Option(None, "--out", "-o", show_default="templates/ecr.yaml",
+    config: Path = typer.Option(Path("ecr.yaml"), "--config", "-c", metavar="FILE",
+                                help="The ecr.yaml to read."),
+    out: str = typer.Option(None, "--out", "-o", show_default="templates/ecr.yaml", metavar="FILE",
                             help="Where to write the template; '-' for stdout. Several stacks go "
                                  "beside it: ecr-01.yaml, ecr-02.yaml ... and the index ecr.stacks.json."),
     fmt: Format = typer.Option(Format.yaml, "--format", "-f", help="Template format."),
@@ -55,10 +57,11 @@ def template(
         for part in rendered:
             write_atomic(part.path, part.text)
             size = len(part.text.encode())
-            typer.echo(f"wrote {part.path} ({part.repositories} repositories, {size:,} bytes)", err=True)
+            repositories = plural(part.repositories, "repository")
+            typer.echo(f"wrote {part.path} ({repositories}, {size:,} bytes)", err=True)
         if index is not None:
             write_atomic(shards.index_path(target), index)
-            typer.echo(f"wrote {shards.index_path(target)} ({len(rendered)} stacks)", err=True)
+            typer.echo(f"wrote {shards.index_path(target)} ({plural(len(rendered), 'stack')})", err=True)
     if no_lint:
         direct_limit = template_module.MAX_DIRECT_BODY_BYTES
         for part in rendered:

@@ -147,7 +147,8 @@ _ACTION_KEYS = {"type", "targetStorageClass"}
 
 
 def parse_text(text: str) -> Policy:
-    """Parse and validate policy JSON text; raises PolicyError listing every problem."""
+    """Parse and validate the policy text that ECR receives (a file's, a template's, the live
+    one); its length is this text's. Raises PolicyError listing every problem."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -155,35 +156,38 @@ def parse_text(text: str) -> Policy:
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
     except RecursionError:
         raise PolicyError([PolicyProblem(JSON_TOO_DEEP)]) from None
-    return parse(data)
+    return parse(data, text)
 
 
-def parse(data: Any) -> Policy:
+def parse(data: Any, text: str | None = None) -> Policy:
     """Read ECR lifecycle policy JSON data into a Policy and validate it.
 
-    Raises PolicyError with one problem per broken constraint, schema and semantics alike.
+    `text` is the text that ECR receives, whose length ECR limits. Without it ecrgen renders the
+    policy itself, so the texts ecrgen writes are measured instead (see `rendering_problems`).
+    Raises PolicyError with one problem per broken constraint, schema and semantics alike, all
+    in one run: the semantic checks also run on the rules with schema problems, on every field
+    that did parse.
     """
     problems: list[PolicyProblem] = []
     if not isinstance(data, dict):
         raise PolicyError([PolicyProblem(f"must be a JSON object with 'rules', got {_kind(data)}")])
     for key in sorted(set(data) - {"rules"}):
         problems.append(PolicyProblem(f"unknown key {key!r}; allowed: 'rules'", field=key))
+    if text is not None:
+        problems += text_problems(text)
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         problems.append(PolicyProblem("must be a non-empty list of rules", field="rules"))
         raise PolicyError(problems)
-    rules = []
-    for index, raw in enumerate(raw_rules):
-        rule = _parse_rule(raw, index, problems)
-        if rule is not None:
-            rules.append(rule)
-    if problems:
-        raise PolicyError(problems)
-    policy = Policy(tuple(rules))
-    problems = validate(policy)
-    if problems:
-        raise PolicyError(problems)
-    return policy
+    before = len(problems)
+    rules = [_parse_rule(raw, index, problems) for index, raw in enumerate(raw_rules)]
+    complete = len(problems) == before  # every field of every rule parsed
+    problems += _semantic_problems(rules)
+    if complete and text is None:
+        problems += rendering_problems(Policy(tuple(rules)))  # type: ignore[arg-type]
+    if problems:  # the policy's own first, then rule by rule
+        raise PolicyError(sorted(problems, key=lambda p: -1 if p.rule is None else p.rule))
+    return Policy(tuple(rules))  # type: ignore[arg-type]
 
 
 def _kind(value: Any) -> str:
@@ -192,6 +196,8 @@ def _kind(value: Any) -> str:
 
 
 def _parse_rule(raw: Any, index: int, problems: list[PolicyProblem]) -> Rule | None:
+    """The rule, with None in every field that did not parse (a problem says why), so that the
+    semantic checks can still judge the rest; None when the rule is not even an object."""
     def bad(field_: str, message: str) -> None:
         problems.append(PolicyProblem(message, rule=index, field=field_, priority=priority))
 
@@ -201,7 +207,6 @@ def _parse_rule(raw: Any, index: int, problems: list[PolicyProblem]) -> Rule | N
     if not isinstance(raw, dict):
         bad("", f"must be an object, got {_kind(raw)}")
         return None
-    before = len(problems)
     _unknown_keys(raw, _RULE_KEYS, "", bad)
     selection = raw.get("selection")
     action = raw.get("action")
@@ -209,9 +214,11 @@ def _parse_rule(raw: Any, index: int, problems: list[PolicyProblem]) -> Rule | N
         bad("rulePriority", "is required (a positive integer)")
     elif priority is None or priority < 1:
         bad("rulePriority", f"must be a positive integer, got {raw['rulePriority']!r}")
+        priority = None
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         bad("description", f"must be a string, got {_kind(description)}")
+        description = None
     if not isinstance(selection, dict):
         bad("selection", "is required: an object with tagStatus, countType and countNumber")
         selection = {}
@@ -223,15 +230,18 @@ def _parse_rule(raw: Any, index: int, problems: list[PolicyProblem]) -> Rule | N
 
     tag_status = _enum(selection, "tagStatus", TAG_STATUSES, "selection.", bad, required=True)
     count_type = _enum(selection, "countType", COUNT_TYPES, "selection.", bad, required=True)
-    storage_class = _enum(selection, "storageClass", STORAGE_CLASSES, "selection.", bad) or "standard"
+    storage_class = (_enum(selection, "storageClass", STORAGE_CLASSES, "selection.", bad)
+                     if "storageClass" in selection else "standard")
     action_type = _enum(action, "type", ACTION_TYPES, "action.", bad, required=True)
     prefixes = _string_list(selection, "tagPrefixList", bad)
     patterns = _string_list(selection, "tagPatternList", bad)
     count_number = selection.get("countNumber")
     if "countNumber" not in selection:
         bad("selection.countNumber", "is required (an integer of at least 1)")
+        count_number = None
     elif not isinstance(count_number, int) or isinstance(count_number, bool) or count_number < 1:
         bad("selection.countNumber", f"must be an integer of at least 1, got {count_number!r}")
+        count_number = None
     if count_type in TIME_COUNT_TYPES:
         if selection.get("countUnit") != "days":
             bad("selection.countUnit",
@@ -243,11 +253,10 @@ def _parse_rule(raw: Any, index: int, problems: list[PolicyProblem]) -> Rule | N
         bad("action.targetStorageClass", f"must be 'archive' with action type 'transition', got {target!r}")
     elif action_type == "expire" and "targetStorageClass" in action:
         bad("action.targetStorageClass", "is only allowed with action type 'transition'")
-    if len(problems) > before:
-        return None
     return Rule(priority=priority, tag_status=tag_status, count_type=count_type,  # type: ignore[arg-type]
-                count_number=count_number, description=description,
-                tag_prefixes=tuple(prefixes), tag_patterns=tuple(patterns),
+                count_number=count_number, description=description,  # type: ignore[arg-type]
+                tag_prefixes=None if prefixes is None else tuple(prefixes),  # type: ignore[arg-type]
+                tag_patterns=None if patterns is None else tuple(patterns),  # type: ignore[arg-type]
                 storage_class=storage_class, action=action_type)  # type: ignore[arg-type]
 
 
@@ -269,50 +278,86 @@ def _enum(obj: dict[str, Any], key: str, allowed: tuple[str, ...], prefix: str, 
     return value
 
 
-def _string_list(selection: dict[str, Any], key: str, bad: Any) -> list[str]:
+def _string_list(selection: dict[str, Any], key: str, bad: Any) -> list[str] | None:
+    """The list (empty when absent); None when it is no list of strings or is given empty."""
     value = selection.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         bad(f"selection.{key}", f"must be a list of strings, got {value!r}")
-        return []
+        return None
     if key in selection and not value:
         bad(f"selection.{key}", "must not be empty")
+        return None
     return value
 
 
 # --- the documented constraints -------------------------------------------------------------
 
 def validate(policy: Policy) -> list[PolicyProblem]:
-    """Every constraint ECR documents for a lifecycle policy, one problem per violation."""
+    """Every constraint ECR documents for a lifecycle policy, one problem per violation; the
+    length is measured on the texts ecrgen writes for it (`rendering_problems`)."""
+    return _semantic_problems(list(policy.rules)) + rendering_problems(policy)
+
+
+def text_problems(text: str) -> list[PolicyProblem]:
+    """ECR's limit on the length of the `lifecyclePolicyText` it receives: exactly this text."""
+    if MIN_TEXT <= len(text) <= MAX_TEXT:
+        return []
+    return [PolicyProblem(f"the policy text is {len(text)} characters; ECR accepts {MIN_TEXT} to {MAX_TEXT}")]
+
+
+def rendering_problems(policy: Policy) -> list[PolicyProblem]:
+    """The length limit on the texts ecrgen sends for `policy`: `ecrgen template` writes the
+    indented `to_text()` (the longer), `ecrgen post-deploy` sends the compact `to_text(None)`
+    (the shorter); so the first must not be too long and the second not too short."""
+    problems = []
+    indented, compact = len(policy.to_text()), len(policy.to_text(indent=None))
+    if indented > MAX_TEXT:
+        problems.append(PolicyProblem(f"the policy text is {indented} characters as ecrgen writes it into "
+                                      f"the template (indented JSON); ECR accepts {MIN_TEXT} to {MAX_TEXT}"))
+    if compact < MIN_TEXT:
+        problems.append(PolicyProblem(f"the policy text is {compact} characters as ecrgen post-deploy "
+                                      f"sends it (compact JSON); ECR accepts {MIN_TEXT} to {MAX_TEXT}"))
+    return problems
+
+
+def _semantic_problems(rules: list[Rule | None]) -> list[PolicyProblem]:
+    """The documented constraints on rules and between rules, on what is known of them.
+
+    A rule that is None (not an object) and a field that is None (it did not parse) are
+    unknown: each check skips what it cannot know, so it never reports a problem that fixing
+    the unknown part could make disappear or a different one that the fix could reveal.
+    """
     problems: list[PolicyProblem] = []
 
     def bad(index: int | None, field_: str, message: str) -> None:
-        priority = policy.rules[index].priority if index is not None else None
-        problems.append(PolicyProblem(message, rule=index, field=field_, priority=priority))
+        rule = rules[index] if index is not None else None
+        problems.append(PolicyProblem(message, rule=index, field=field_,
+                                      priority=rule.priority if rule is not None else None))
 
-    rules = policy.rules
     if not rules:
         bad(None, "rules", "a policy needs at least one rule")
     if len(rules) > MAX_RULES:
         bad(None, "rules", f"has {len(rules)} rules; ECR allows at most {MAX_RULES}")
-    for index, rule in enumerate(rules):
+    known = [(index, rule) for index, rule in enumerate(rules) if rule is not None]
+    for index, rule in known:
         _validate_rule(rule, index, bad)
 
-    counts = Counter(rule.priority for rule in rules)
-    for index, rule in enumerate(rules):
-        if counts[rule.priority] > 1:
+    counts = Counter(rule.priority for _, rule in known if rule.priority is not None)
+    for index, rule in known:
+        if rule.priority is not None and counts[rule.priority] > 1:
             bad(index, "rulePriority", f"{rule.priority} is used by {counts[rule.priority]} rules; "
                 "each rule needs a unique priority")
 
     for storage_class in STORAGE_CLASSES:
-        members = [(i, r) for i, r in enumerate(rules) if r.storage_class == storage_class]
+        members = [(i, r) for i, r in known if r.storage_class == storage_class]
         any_rules = [(i, r) for i, r in members if r.tag_status == "any"]
         for i, _ in any_rules[1:]:
             bad(i, "selection.tagStatus", f"only one rule per storage class ({storage_class}) "
                 "may use tagStatus 'any'")
-        if any_rules:
+        if any_rules and any_rules[0][1].priority is not None:
             i, any_rule = any_rules[0]
-            higher = [r.priority for _, r in members if r is not any_rule and
-                      r.priority > any_rule.priority]
+            higher = [r.priority for _, r in members if r is not any_rule and r.priority is not None
+                      and r.priority > any_rule.priority]
             if higher:
                 bad(i, "rulePriority", f"a rule with tagStatus 'any' must have the highest priority "
                     f"among the {storage_class} rules, but {max(higher)} is higher than "
@@ -323,68 +368,73 @@ def validate(policy: Policy) -> list[PolicyProblem]:
                 "may select untagged images")
         seen: dict[str, int] = {}
         for i, rule in members:
-            for prefix in rule.tag_prefixes:
+            for prefix in rule.tag_prefixes or ():
                 if prefix in seen and seen[prefix] != i:
                     bad(i, "selection.tagPrefixList", f"prefix {prefix!r} is already used by rule "
-                        f"priority {rules[seen[prefix]].priority}; prefixes must be unique across "
-                        f"the {storage_class} rules")
+                        f"{_name(seen[prefix], rules)}; prefixes must be unique across the "
+                        f"{storage_class} rules")
                 seen.setdefault(prefix, i)
-
-    if not problems:
-        length = len(policy.to_text())
-        if not MIN_TEXT <= length <= MAX_TEXT:
-            bad(None, "", f"the policy text is {length} characters; ECR accepts "
-                f"{MIN_TEXT} to {MAX_TEXT}")
     return problems
 
 
+def _name(index: int, rules: list[Rule | None]) -> str:
+    """`priority 2`, or `3` (its place in the list) when its priority is unknown."""
+    rule = rules[index]
+    return f"priority {rule.priority}" if rule is not None and rule.priority is not None else f"{index + 1}"
+
+
 def _validate_rule(rule: Rule, index: int, bad: Any) -> None:
-    priority = rule.priority
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= MAX_COUNT:
-        bad(index, "rulePriority", f"must be a positive integer up to {MAX_COUNT:,}, got {rule.priority!r}")
-    if not 1 <= rule.count_number <= MAX_COUNT:
-        bad(index, "selection.countNumber", f"must be 1 to {MAX_COUNT:,}, got {rule.count_number}")
-    elif rule.count_type == "sinceImageTransitioned" and rule.count_number < MIN_ARCHIVE_DAYS:
-        bad(index, "selection.countNumber", f"archived images cannot be expired before "
-            f"{MIN_ARCHIVE_DAYS} days in archive, got {rule.count_number}")
-    if rule.tag_status == "tagged":
-        if bool(rule.tag_prefixes) == bool(rule.tag_patterns):
-            bad(index, "selection.tagPrefixList",
-                "tagStatus 'tagged' needs exactly one of tagPrefixList or tagPatternList")
-    elif rule.tag_prefixes or rule.tag_patterns:
-        field_ = "selection.tagPrefixList" if rule.tag_prefixes else "selection.tagPatternList"
-        bad(index, field_, f"is only allowed with tagStatus 'tagged', not {rule.tag_status!r}")
-    for prefix in rule.tag_prefixes:
+    """The constraints within one rule; a field that is None did not parse and is skipped."""
+    priority, count_number, count_type = rule.priority, rule.count_number, rule.count_type
+    status, prefixes, patterns = rule.tag_status, rule.tag_prefixes, rule.tag_patterns
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                 or not 1 <= priority <= MAX_COUNT):
+        bad(index, "rulePriority", f"must be a positive integer up to {MAX_COUNT:,}, got {priority!r}")
+    if count_number is not None:
+        if not 1 <= count_number <= MAX_COUNT:
+            bad(index, "selection.countNumber", f"must be 1 to {MAX_COUNT:,}, got {count_number}")
+        elif count_type == "sinceImageTransitioned" and count_number < MIN_ARCHIVE_DAYS:
+            bad(index, "selection.countNumber", f"archived images cannot be expired before "
+                f"{MIN_ARCHIVE_DAYS} days in archive, got {count_number}")
+    if status is not None and prefixes is not None and patterns is not None:
+        if status == "tagged":
+            if bool(prefixes) == bool(patterns):
+                bad(index, "selection.tagPrefixList",
+                    "tagStatus 'tagged' needs exactly one of tagPrefixList or tagPatternList")
+        elif prefixes or patterns:
+            field_ = "selection.tagPrefixList" if prefixes else "selection.tagPatternList"
+            bad(index, field_, f"is only allowed with tagStatus 'tagged', not {status!r}")
+    for prefix in prefixes or ():
         if not prefix:
             bad(index, "selection.tagPrefixList", "must not contain an empty prefix")
-    for pattern in rule.tag_patterns:
+    for pattern in patterns or ():
         if not pattern:
             bad(index, "selection.tagPatternList", "must not contain an empty pattern")
         elif pattern.count("*") > MAX_WILDCARDS:
             bad(index, "selection.tagPatternList", f"{pattern!r} has {pattern.count('*')} "
                 f"wildcards; at most {MAX_WILDCARDS} are allowed")
-    if rule.action != "transition" and rule.count_type == "sinceImagePulled":
+    if rule.action == "expire" and count_type == "sinceImagePulled":
         bad(index, "selection.countType", "'sinceImagePulled' is only allowed with action "
             "'transition' (archive)")
-    if rule.count_type == "sinceImageTransitioned":
-        if rule.storage_class != "archive" or rule.action != "expire":
+    if count_type == "sinceImageTransitioned":
+        if rule.storage_class not in ("archive", None) or rule.action not in ("expire", None):
             bad(index, "selection.countType", "'sinceImageTransitioned' needs storageClass "
                 "'archive' and action 'expire'")
-    elif rule.storage_class == "archive":
+    elif rule.storage_class == "archive" and count_type is not None:
         bad(index, "selection.storageClass", "'archive' is only allowed with countType "
             "'sinceImageTransitioned'")
-
 
 
 # --- policy files ---------------------------------------------------------------------------
 
 def read_file(path: Path | str) -> tuple[Policy | None, list[Problem]]:
     """A raw AWS policy JSON file: the policy, or None and one located problem per broken
-    constraint. A file that cannot be read or is not JSON raises InputError instead."""
+    constraint. Its length is the file's, as `put-lifecycle-policy` sends the file as it is. A
+    file that cannot be read or is not JSON raises InputError instead."""
     text = source.read_text(path)
     data = source.load_json(text, str(path))
     try:
-        return parse(data), []
+        return parse(data, text), []
     except PolicyError as exc:
         errors = exc.problems
     try:

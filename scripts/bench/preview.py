@@ -3,6 +3,7 @@
 In-process, no AWS: parse the describe-images JSON, evaluate, build the JSON report. Prints one
 line per size with the time per n*log2(n), so the growth can be read off (flat = n log n).
 The cycle collector is off, as in `ecrgen lifecycle preview` (see generator/cli/lifecycle.py).
+Target: evaluating 100,000 images under 1 s; a miss is exit 1 (see targets.py).
 Run on a quiet machine: `.venv/bin/python scripts/bench/preview.py [--repeat 5]`.
 """
 
@@ -13,15 +14,19 @@ import gc
 import json
 import math
 import random
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from targets import Targets  # scripts/bench/targets.py
+
 from generator.lifecycle import Policy, evaluate, load_images, parse
 
 NOW = 1_800_000_000.0
 SIZES = (10_000, 25_000, 50_000, 100_000)
+TARGET_SECONDS = 1.0  # evaluating the largest size
 
 
 
@@ -94,12 +99,13 @@ def _end_to_end(policy: Policy, text: str) -> None:
         gc.enable()
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best is reported")
     args = parser.parse_args()
     policy = parse(POLICY)
     assert len(policy.rules) == 10
+    targets = Targets("preview")
     for count in SIZES:
         text = describe_images_json(count)
         images = load_images(text, "bench")
@@ -107,9 +113,13 @@ def main() -> None:
         end_to_end = best_of(args.repeat, partial(_end_to_end, policy, text))
         per = evaluated / (count * math.log2(count)) * 1e9
         acted = len(evaluate(policy, images, NOW).decisions)
+        target = ""
+        if count == SIZES[-1]:
+            target = "; " + targets.check(f"evaluate < {TARGET_SECONDS:g} s", evaluated < TARGET_SECONDS)
         print(f"preview {count} images: {evaluated:.2f} s evaluate, {end_to_end:.2f} s parse+evaluate+report "
-              f"({acted} acted on; {per:.1f} ns per n*log2(n))")
+              f"({acted} acted on; {per:.1f} ns per n*log2(n){target})")
+    return targets.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
 from generator import lifecycle, source
-from generator.cfn_rules._helpers import repositories
-from generator.errors import InputError
+from generator.cfn_rules._helpers import repositories, text_lines, text_location
 from generator.source import JSON_TOO_DEEP
 
 
@@ -35,7 +33,7 @@ class LifecyclePolicyText(CloudFormationLintRule):
                 continue
             for text_line, message in _problems(text):
                 match = RuleMatch(path, f"Lifecycle policy: {message}")
-                location = _location(text, text_line)
+                location = text_location(text, text_line)
                 if location:
                     match.location = location
                 matches.append(match)
@@ -51,19 +49,11 @@ def _problems(text: str) -> list[tuple[int | None, str]]:
     except RecursionError:
         return [(None, JSON_TOO_DEEP)]
     try:
-        lifecycle.parse(data)
+        lifecycle.parse(data, text)  # ECR limits the length of exactly this text
     except lifecycle.PolicyError as exc:
-        lines = _lines(text)
+        lines = text_lines(text)
         return [(_line_of(lines, problem), problem.describe()) for problem in exc.problems]
     return []
-
-
-def _lines(text: str) -> source.Document | None:
-    """The policy text with the line of every value (JSON is YAML), or None if YAML disagrees."""
-    try:
-        return source.load("LifecyclePolicyText", str(text))
-    except InputError:
-        return None
 
 
 def _line_of(lines: source.Document | None, problem: lifecycle.PolicyProblem) -> int | None:
@@ -72,18 +62,3 @@ def _line_of(lines: source.Document | None, problem: lifecycle.PolicyProblem) ->
     path: source.Path_ = ("rules", problem.rule) if problem.rule is not None else ()
     path += tuple(part for part in problem.field.split(".") if part)
     return lines.line_of(path)
-
-
-def _location(text: Any, text_line: int | None) -> tuple[int, int, int, int] | None:
-    """Where line `text_line` of the policy is in the template (0-based, as cfn-lint wants).
-
-    Only a block literal (`|`) keeps the policy's lines as template lines; otherwise (None)
-    the finding points at the LifecyclePolicyText property.
-    """
-    start, end = getattr(text, "start_mark", None), getattr(text, "end_mark", None)
-    if text_line is None or start is None or end is None:
-        return None
-    if end.line - start.line < text.count("\n") + 1:
-        return None
-    line = start.line + text_line
-    return line, 0, line, 0

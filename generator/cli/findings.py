@@ -1,0 +1,107 @@
+"""`ecrgen findings`: ECR's scan findings of the image about to ship, as a pipeline gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from generator.errors import InputError
+
+COMMAND = "findings"
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class Severity(StrEnum):
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFORMATIONAL = "INFORMATIONAL"
+
+
+def findings(
+    stack_name: list[str] = typer.Option([], "--stack-name", "-s", show_default=False, metavar="NAME",
+                                         help="Deployed stack whose repositories to check (repeatable)."),
+    config: Path = typer.Option(None, "--config", "-c", metavar="FILE",
+                                help="Check the repositories of this ecr.yaml."),
+    repository: list[str] = typer.Option([], "--repository", "-r", show_default=False, metavar="NAME",
+                                         help="Repository name in ECR (repeatable)."),
+    tag: str = typer.Option(None, "--tag", metavar="TAG",
+                            help="The image with this tag (default: the latest push)."),
+    digest: str = typer.Option(None, "--digest", metavar="DIGEST", help="The image with this digest."),
+    fail_on: Severity = typer.Option(None, "--fail-on", metavar="SEVERITY", case_sensitive=False,
+                                     help="Exit 1 on a finding at or above this severity "
+                                          "(CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL), or on a missing, "
+                                          "failed or unfinished scan."),
+    wait: float = typer.Option(0, "--wait", min=0, metavar="SECONDS",
+                               help="Wait up to this long for a scan still in progress."),
+    ignore: Path = typer.Option(None, "--ignore", metavar="FILE",
+                                help="YAML list of accepted findings, each with a reason."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text, json or sarif."),
+    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
+    profile: str = typer.Option(None, "--profile", metavar="PROFILE",
+                                help="AWS profile (default: AWS_PROFILE)."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
+                                     help="Endpoint (default: AWS_ENDPOINT_URL[_ECR])."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
+                                    help="Repositories read in parallel (1-64)."),
+) -> None:
+    """Scan findings of the latest (or given) image of each repository; a gate for pipelines.
+
+    Exit codes: 0 nothing at or above --fail-on (or no --fail-on), 1 something is, or a scan is
+    missing, failed or still running after --wait; 2 bad input.
+    """
+    from generator import findings as core
+    from generator import ignore as ignore_file
+    from generator.aws import ecr as aws_ecr
+    from generator.aws import findings as aws_findings
+    from generator.aws.client import make_client, user_errors
+
+    if sum(map(bool, (stack_name, config, repository))) != 1:
+        raise InputError(COMMAND, "give exactly one of --stack-name NAME..., --config FILE, "
+                                  "--repository NAME...")
+    if tag and digest:
+        raise InputError(COMMAND, "give --tag or --digest, not both")
+    rules = ignore_file.load(ignore) if ignore else []
+    names = list(dict.fromkeys(repository))
+    if config:
+        from generator import config as config_module
+        from generator import desired
+
+        names = [wish.name for wish in desired.from_config(config_module.load(config))]
+    aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
+    counter = aws_ecr.CallCounter()
+    with user_errors(COMMAND):
+        if stack_name:
+            from generator.aws.stack import desired_from_stack
+
+            cfn = make_client("cloudformation", **aws)
+            counter.attach(cfn)
+            names = list(dict.fromkeys(wish.name for stack in dict.fromkeys(stack_name)
+                                       for wish in desired_from_stack(cfn, stack)))
+        ecr = make_client("ecr", pool_size=concurrency, **aws)
+        counter.attach(ecr)
+        images = aws_findings.read(ecr, names, tag=tag, digest=digest, wait=wait, concurrency=concurrency)
+    images, expired = ignore_file.apply(rules, images, dt.datetime.now(dt.UTC).date())
+    for entry in expired:
+        print(f"warning: {entry.message()}", file=sys.stderr)
+    threshold = fail_on.value if fail_on else None
+    if output is Output.json:
+        sys.stdout.write(json.dumps(core.build(images, threshold, counter.counts), indent=2) + "\n")
+    elif output is Output.sarif:
+        from generator import sarif
+
+        sys.stdout.write(json.dumps(sarif.render(images), indent=2) + "\n")
+    else:
+        core.render_text(images, threshold, sys.stdout)
+    raise typer.Exit(core.exit_code(images, threshold))

@@ -1,0 +1,46 @@
+"""`ecrgen --version` and `--help` of every command, as a user sees them."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+import typer
+
+from generator import __version__
+from generator.cli import app
+
+# What Typer shows when an option or argument has no metavar: the Python type.
+PYTHON_TYPE = re.compile(r"<(str|int|float|bool|path|Path|list\[.*?\]|dict\[.*?\])>|\blist\[|\bPath\b")
+
+
+def _commands() -> list[list[str]]:
+    """Every command path, subcommands included, read from the app itself (so new ones are covered)."""
+    found: list[list[str]] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_version_prints_the_version_and_exits_0(ecrgen) -> None:
+    result = ecrgen("--version")
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, f"ecrgen {__version__}", "")
+
+
+@pytest.mark.parametrize("command", _commands(), ids=lambda path: " ".join(path) or "ecrgen")
+def test_help_shows_no_python_types(ecrgen, command: list[str]) -> None:
+    result = ecrgen(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert not PYTHON_TYPE.search(result.stdout), result.stdout
+
+
+def test_commands_are_all_found() -> None:
+    assert {" ".join(path) for path in _commands()} >= {"", "template", "lint", "post-deploy", "lifecycle",
+                                                        "lifecycle preview", "lifecycle validate"}

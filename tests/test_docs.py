@@ -1,0 +1,313 @@
+"""The documentation is tested: every command README.md and docs/*.md show runs, exactly as written.
+
+Each ```sh block (also ```bash / ```shell) of README.md and docs/*.md is split into command
+lines (`\\` continuations joined, trailing `# comments` dropped). Every command must have an
+entry in EXPECTED (its exit code and a fragment of what it prints) or in SKIPPED (with the
+reason), so a newly documented command fails here until someone has run it; an entry whose
+command no document shows any more fails too.
+
+Each document runs in its own sandbox, in the order it shows its commands: a copy of the
+repository in tmp_path whose `.venv` is this test run's virtualenv (so `make template` uses it
+and installs nothing), `ecrgen`, `cfn-lint`, `aws` and `pre-commit` on PATH, and AWS played by
+the moto server of the `aws` fixture (AWS_ENDPOINT_URL). What a document assumes already exists
+(a deployed stack, images in a repository) is made by its entry in SETUP. Output goes to a
+pipe, as in a CI log, so it must hold no terminal escape codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
+SHELL_FENCES = {"sh", "bash", "shell"}
+NOT_COPIED = (".git", ".venv", "tests", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
+              "build", "dist", "*.egg-info", ".bench")
+COMMAND_TIMEOUT = 600
+
+# Commands that cannot run inside the test suite.
+SKIPPED = {
+    "make test": "runs this very test suite",
+    "make bench": "minutes of timing on a quiet machine; tests/test_bench_exit.py covers its exit code",
+}
+
+# command -> (exit code, a fragment of its stdout + stderr). None: it prints nothing worth
+# matching (a clean lint), the exit code is the whole answer.
+EXPECTED: dict[str, tuple[int, str | None]] = {
+    # README.md
+    "make template": (0, "wrote templates/ecr.yaml (2 repositories"),
+    "make demo": (0, "--check again: clean"),
+    "ecrgen template": (0, "wrote templates/ecr.yaml (2 repositories"),
+    "ecrgen template --config ecr.yaml --out - --format json --no-lint": (0, '"AWSTemplateFormatVersion"'),
+    "aws cloudformation deploy --stack-name myapp-ecr --template-file templates/ecr.yaml "
+    "--capabilities CAPABILITY_IAM": (0, "Successfully created/updated stack - myapp-ecr"),
+    "ecrgen post-deploy --stack-name myapp-ecr": (0, "2 repositories: 2 changed"),
+    "ecrgen post-deploy --stack-name myapp-ecr --check": (0, "2 repositories: 2 in-sync"),
+    "ecrgen lifecycle preview --policy examples/policy.json --images examples/images.json":
+        (0, "5 images evaluated at"),
+    "ecrgen lifecycle preview --config ecr.yaml --repository php-app --live": (0, "against 1 rule"),
+    "ecrgen lifecycle validate examples/policy.json": (0, "examples/policy.json: valid (3 rules)"),
+    "ecrgen lint templates/*.yaml": (0, None),
+    'cfn-lint templates/ecr.yaml --append-rules "$(ecrgen lint --rules-dir)"': (0, None),
+    # docs/lifecycle.md
+    "aws ecr describe-images --repository-name myapp-ecr-php-app > images.json": (0, None),
+    "ecrgen lifecycle preview --policy examples/policy.json --images images.json": (0, "3 images evaluated at"),
+    "ecrgen lifecycle preview --config ecr.yaml --repository php-app --images images.json":
+        (0, "3 images evaluated at"),
+    "ecrgen lifecycle preview --live --repository myapp-ecr-php-app": (0, "against 3 rules"),
+    "ecrgen lifecycle preview --live --config ecr.yaml --repository php-app": (0, "against 1 rule"),
+    "ecrgen lifecycle preview --policy examples/policy.json --images examples/images.json "
+    "--now 2026-01-10T12:00:00Z": (0, "freed: 2.0 GiB (2,147,483,648 bytes), saving 0.20 USD per month"),
+    # docs/lint.md
+    "ecrgen lint templates/ecr.yaml examples/MyStack.template.json":
+        (0, "examples/MyStack.template.json:7:6: W9502 repository ApiRepository3F2A1C7E"),
+    "ecrgen lint --format json templates/*.yaml": (0, '"findings": []'),
+    'cfn-lint templates/ecr.yaml --append-rules "$(ecrgen lint --rules-dir)" --include-checks I': (0, None),
+    "pre-commit run ecrgen-lint --all-files": (0, "Passed"),
+    # docs/post-deploy.md (the stacks exist: SETUP)
+    "ecrgen post-deploy --stack-name myapp-ecr --stack-name otherapp-ecr": (0, "4 repositories: 2 in-sync, 2 changed"),
+    "ecrgen post-deploy --config ecr.yaml --system-name myapp": (0, "2 repositories: 2 in-sync"),
+    "ecrgen post-deploy --stack-name myapp-ecr --dry-run": (0, "2 repositories: 2 in-sync"),
+    "ecrgen post-deploy --stack-name myapp-ecr --output json": (0, '"inSync": 2'),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    document: str
+    line: int
+    text: str
+
+
+def strip_comment(line: str) -> str:
+    """The line without a trailing `# comment`: a `#` that starts a word outside quotes."""
+    quote = None
+    for index, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index].rstrip()
+    return line.rstrip()
+
+
+def shell_commands(document: str) -> list[Command]:
+    """Every command line of the document's shell blocks, in order."""
+    commands: list[Command] = []
+    in_block = False
+    pending, start = "", 0
+    for number, line in enumerate((ROOT / document).read_text().splitlines(), 1):
+        fence = re.match(r"\s*```\s*(\S*)", line)
+        if fence:
+            in_block = not in_block and fence.group(1) in SHELL_FENCES
+            continue
+        if not in_block:
+            continue
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        text = " ".join(strip_comment(pending + line).split())
+        pending = ""
+        if text:
+            commands.append(Command(document, start, text))
+    return commands
+
+
+def all_commands() -> list[Command]:
+    return [command for document in DOCUMENTS for command in shell_commands(document)]
+
+
+def test_the_extractor_reads_shell_blocks_as_a_shell_would(tmp_path: Path, monkeypatch) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("text\n```sh\n# a note\nfoo --a 'x # y' \\\n    --b \"#z\"  # why\n\nbar#baz\n```\n"
+                   "```yaml\nkey: value  # not a command\n```\n```bash\nqux\n```\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert [(c.line, c.text) for c in shell_commands("doc.md")] == [
+        (4, "foo --a 'x # y' --b \"#z\""), (7, "bar#baz"), (13, "qux")]
+
+
+def test_every_documented_command_is_run_or_skipped_with_a_reason() -> None:
+    documented = {command.text for command in all_commands()}
+    unknown = sorted(f"{c.document}:{c.line}: {c.text}" for c in all_commands()
+                     if c.text not in EXPECTED and c.text not in SKIPPED)
+    assert not unknown, ("documented commands with no expectation: run each and add it to EXPECTED "
+                         "(exit code, output fragment) or, if it cannot run here, to SKIPPED:\n"
+                         + "\n".join(unknown))
+    stale = sorted((set(EXPECTED) | set(SKIPPED)) - documented)
+    assert not stale, f"no document shows these any more; remove them: {stale}"
+
+
+# --- sandbox and prior state ----------------------------------------------------------------
+
+def sandbox(tmp_path: Path) -> Path:
+    """A copy of the repository whose `.venv` is this run's virtualenv, already 'installed'."""
+    assert sys.prefix != sys.base_prefix, "the tests run inside the project's virtualenv"
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    venv = repo / ".venv"
+    venv.mkdir()
+    for entry in Path(sys.prefix).iterdir():
+        if entry.name != ".installed":
+            (venv / entry.name).symlink_to(entry)
+    (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+    return repo
+
+
+def environment(tmp_path: Path, repo: Path) -> dict[str, str]:
+    """The user's shell: the venv's tools first, the sandbox's code, AWS at the moto server."""
+    aws_data = tmp_path / "aws-data"
+    _fast_cloudformation_waiters(aws_data)
+    return {**os.environ, "PATH": f"{repo / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(repo), "AWS_DATA_PATH": str(aws_data),
+            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+
+
+def _fast_cloudformation_waiters(folder: Path) -> None:
+    """botocore's CloudFormation waiters polling every second (AWS_DATA_PATH), not every 30 s:
+    the AWS CLI's `cloudformation deploy` against moto then takes seconds, not minutes."""
+    import botocore
+
+    relative = Path("cloudformation") / "2010-05-15" / "waiters-2.json"
+    waiters = json.loads((Path(botocore.__file__).parent / "data" / relative).read_text())
+    for waiter in waiters["waiters"].values():
+        waiter["delay"] = 1
+    (folder / relative).parent.mkdir(parents=True)
+    (folder / relative).write_text(json.dumps(waiters))
+
+
+def _deploy(repo: Path, stack: str, system_name: str = "myapp") -> None:
+    """The stack as `aws cloudformation deploy` leaves it (moto, like CloudFormation back then,
+    leaves scan on push off and sets no lifecycle policy)."""
+    import boto3
+
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName=stack, TemplateBody=(repo / "templates" / "ecr.yaml").read_text(),
+                     Parameters=[{"ParameterKey": "SystemName", "ParameterValue": system_name}],
+                     Capabilities=["CAPABILITY_IAM"])
+    cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
+
+
+def _stacks_deployed(repo: Path) -> None:
+    _deploy(repo, "myapp-ecr")
+    _deploy(repo, "otherapp-ecr", "otherapp")
+
+
+def _repository_with_images(repo: Path) -> None:
+    """myapp-ecr deployed; php-app holds three images and the example policy."""
+    import boto3
+
+    _deploy(repo, "myapp-ecr")
+    ecr = boto3.client("ecr")
+    for tag in ("alpha-1", "alpha-2", "v1"):
+        layer = {"digest": f"sha256:{tag.encode().hex():0>64}", "size": 10**6,
+                 "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": layer, "layers": [layer]}
+        ecr.put_image(repositoryName="myapp-ecr-php-app", imageManifest=json.dumps(manifest), imageTag=tag)
+    ecr.put_lifecycle_policy(repositoryName="myapp-ecr-php-app",
+                             lifecyclePolicyText=(repo / "examples" / "policy.json").read_text())
+
+
+def _pre_commit_repository(repo: Path) -> None:
+    """The sandbox as a user's git repository with the `repo: local` hook docs/lint.md shows."""
+    (repo / ".pre-commit-config.yaml").write_text(documented_local_hook())
+    for args in (["init", "-q"], ["add", "-A"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def documented_local_hook() -> str:
+    """docs/lint.md's `.pre-commit-config.yaml` that needs no `rev`."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "lint.md").read_text(), re.DOTALL)
+    return next(block for block in blocks if "repo: local" in block)
+
+
+def test_the_documented_local_hook_fails_on_a_broken_template(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    broken = (ROOT / "tests" / "fixtures" / "lint" / "lifecycle_invalid.yaml").read_text()
+    (tmp_path / "templates" / "ecr.yaml").write_text(broken)
+    _pre_commit_repository(tmp_path)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT), "PRE_COMMIT_HOME": str(tmp_path / ".pre-commit")}
+    result = subprocess.run(["pre-commit", "run", "ecrgen-lint", "--all-files"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Failed" in result.stdout
+    assert "templates/ecr.yaml:" in result.stdout and "E9501" in result.stdout
+
+
+# What each document takes as already there before its first command.
+SETUP: dict[str, Callable[[Path], None]] = {
+    "docs/post-deploy.md": _stacks_deployed,
+    "docs/lifecycle.md": _repository_with_images,
+    "docs/lint.md": _pre_commit_repository,
+}
+
+
+@pytest.mark.parametrize("document", [d for d in DOCUMENTS if shell_commands(d)])
+def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: str) -> None:
+    repo = sandbox(tmp_path)
+    env = environment(tmp_path, repo)
+    if document in SETUP:
+        SETUP[document](repo)
+    failures = []
+    for command in shell_commands(document):
+        if command.text in SKIPPED or command.text not in EXPECTED:  # the test above reports those
+            continue
+        code, fragment = EXPECTED[command.text]
+        result = subprocess.run(["bash", "-c", command.text], cwd=repo, env=env, capture_output=True,
+                                text=True, timeout=COMMAND_TIMEOUT)
+        output = result.stdout + result.stderr
+        if result.returncode != code or (fragment is not None and fragment not in output):
+            failures.append(f"{document}:{command.line}: {command.text}\n  exit {result.returncode} "
+                            f"(expected {code}), expected to print {fragment!r}; printed:\n{output}")
+        assert "Traceback" not in output, f"{command.text}\n{output}"
+        assert "\x1b[" not in output, f"{command.text} prints terminal escape codes into a pipe:\n{output!r}"
+    assert not failures, "\n".join(failures)
+
+
+# --- links ----------------------------------------------------------------------------------
+
+def markdown_files() -> list[Path]:
+    """Every Markdown file a reader of the repository sees (README.md, docs/, examples/, ...)."""
+    return sorted(path for path in ROOT.rglob("*.md")
+                  if not any(part in NOT_COPIED or part.endswith(".egg-info")
+                             for part in path.relative_to(ROOT).parts[:-1]))
+
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_every_relative_link_resolves_inside_the_repository() -> None:
+    broken = []
+    for path in markdown_files():
+        for target in LINK.findall(path.read_text()):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue  # https://..., mailto:, an anchor in the same page
+            resolved = (path.parent / target.split("#", 1)[0]).resolve()
+            if not resolved.is_relative_to(ROOT) or not resolved.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken, broken
+
+
+def test_the_link_check_covers_readme_and_docs() -> None:
+    assert {str(path.relative_to(ROOT)) for path in markdown_files()} >= set(DOCUMENTS)
+
+
+def test_the_link_check_finds_a_link_out_of_the_repository(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "README.md").write_text("[a](../shared/seed/030-ECR.md) [b](https://x.org/y) [c](#z)\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    with pytest.raises(AssertionError, match=r"README.md: \.\./shared/seed/030-ECR.md"):
+        test_every_relative_link_resolves_inside_the_repository()

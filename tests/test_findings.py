@@ -1,0 +1,321 @@
+"""`ecrgen findings` end to end against moto, whose scan results are set through its own API.
+
+moto answers DescribeImageScanFindings with whatever was posted to
+`/moto-api/static/ecr/scan-finding-results` for that repository (and keeps answering the same
+for the same image id), once the image has been scanned (StartImageScan). It does not page,
+and one image's result never changes: paging and a scan that finishes while we wait are in
+tests/test_findings_stubbed.py.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import ROOT
+
+SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def push(ecr: Any, repository: str, tag: str, number: int) -> str:
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100,
+                   "digest": f"sha256:{number:064x}"},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1000,
+                    "digest": f"sha256:{number + 1000:064x}"}]})
+    return ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)["image"]["imageId"][
+        "imageDigest"]
+
+
+def basic(name: str, severity: str, package: str = "openssl", version: str = "1.1.1") -> dict[str, Any]:
+    return {"name": name, "severity": severity, "uri": f"https://nvd.nist.gov/vuln/detail/{name}",
+            "attributes": [{"key": "package_name", "value": package},
+                           {"key": "package_version", "value": version}]}
+
+
+def scan_result(repository: str, findings: list[dict[str, Any]], status: str = "COMPLETE",
+                enhanced: list[dict[str, Any]] | None = None, tag: str | None = None) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for finding in [*findings, *(enhanced or [])]:
+        counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
+    scan: dict[str, Any] = {"findings": findings, "findingSeverityCounts": counts}
+    if enhanced is not None:
+        scan = {"enhancedFindings": enhanced, "findingSeverityCounts": counts}
+    return {"registryId": "123456789012", "repositoryName": repository,
+            "imageId": {"imageTag": tag} if tag else {},
+            "imageScanStatus": {"status": status, "description": f"scan {status.lower()}"},
+            "imageScanFindings": scan if status == "COMPLETE" else {}}
+
+
+def set_results(endpoint: str, *results: dict[str, Any]) -> None:
+    body = json.dumps({"results": list(results), "region": "us-east-1"}).encode()
+    request = urllib.request.Request(f"{endpoint}/moto-api/static/ecr/scan-finding-results", data=body,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def scanned_repository(ecr: Any, endpoint: str, name: str, findings: list[dict[str, Any]],
+                       status: str = "COMPLETE", number: int = 1) -> str:
+    """A repository with one scanned image whose scan reports `findings`; its digest."""
+    ecr.create_repository(repositoryName=name)
+    digest = push(ecr, name, "v1", number)
+    ecr.start_image_scan(repositoryName=name, imageId={"imageDigest": digest})
+    set_results(endpoint, scan_result(name, findings, status))
+    return digest
+
+
+@pytest.fixture()
+def ecr(aws: str) -> Any:
+    return boto3.client("ecr")
+
+
+@pytest.fixture()
+def three(ecr: Any, aws: str) -> dict[str, str]:
+    """app-critical (CRITICAL + LOW), app-high (HIGH), app-low (LOW): name -> digest."""
+    return {
+        "app-critical": scanned_repository(ecr, aws, "app-critical", [basic("CVE-2024-0001", "CRITICAL"),
+                                                                      basic("CVE-2024-0003", "LOW", "zlib")], number=1),
+        "app-high": scanned_repository(ecr, aws, "app-high", [basic("CVE-2024-0002", "HIGH", "curl", "8.0")], number=2),
+        "app-low": scanned_repository(ecr, aws, "app-low", [basic("CVE-2024-0003", "LOW", "zlib")], number=3),
+    }
+
+
+def repos(*names: str) -> list[str]:
+    return [arg for name in names for arg in ("--repository", name)]
+
+
+def test_the_gate_fails_on_findings_at_or_above_the_threshold(ecrgen, three) -> None:
+    result = ecrgen("findings", *repos(*three), "--fail-on", "HIGH", "--output", "json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    by_name = {image["repositoryName"]: image for image in report["images"]}
+    assert list(by_name) == ["app-critical", "app-high", "app-low"]
+    assert by_name["app-critical"]["imageDigest"] == three["app-critical"]
+    assert by_name["app-critical"]["imageTags"] == ["v1"]
+    assert by_name["app-critical"]["scanStatus"] == "COMPLETE"
+    assert by_name["app-critical"]["severityCounts"] == {"CRITICAL": 1, "LOW": 1}
+    assert by_name["app-high"]["findings"] == [{
+        "id": "CVE-2024-0002", "severity": "HIGH", "package": "curl", "version": "8.0", "fixedVersion": None,
+        "uri": "https://nvd.nist.gov/vuln/detail/CVE-2024-0002", "ignored": False}]
+    summary = report["summary"]
+    assert summary["images"] == 3 and summary["failed"] == 2
+    assert summary["severityCounts"] == {"CRITICAL": 1, "HIGH": 1, "LOW": 2}
+    # The minimum: one DescribeImages page and one DescribeImageScanFindings page per repository.
+    assert summary["apiCalls"] == {"DescribeImageScanFindings": 3, "DescribeImages": 3}
+
+
+@pytest.mark.parametrize(("fail_on", "names", "code"), [
+    ("CRITICAL", ["app-high", "app-low"], 0),
+    ("CRITICAL", ["app-critical"], 1),
+    ("high", ["app-low"], 0),
+    ("LOW", ["app-low"], 1),
+    (None, ["app-critical", "app-high"], 0),
+])
+def test_exit_code_follows_the_threshold(ecrgen, three, fail_on, names, code) -> None:
+    flags = ["--fail-on", fail_on] if fail_on else []
+    result = ecrgen("findings", *repos(*names), *flags)
+    assert result.returncode == code, result.stdout + result.stderr
+
+
+def test_text_table_lists_findings_at_or_above_the_threshold(ecrgen, three) -> None:
+    result = ecrgen("findings", *repos("app-critical"), "--fail-on", "CRITICAL")
+    assert result.returncode == 1
+    assert "app-critical:v1" in result.stdout and "COMPLETE  FAILED" in result.stdout
+    assert "CRITICAL 1, LOW 1" in result.stdout
+    assert "CVE-2024-0001" in result.stdout and "openssl" in result.stdout
+    assert "CVE-2024-0003" not in result.stdout  # LOW is below the threshold: counted, not listed
+    assert "1 repository; 1 failed --fail-on CRITICAL" in result.stdout
+
+
+def test_the_most_recent_push_or_the_given_tag(ecrgen, ecr, aws) -> None:
+    ecr.create_repository(repositoryName="web")
+    old = push(ecr, "web", "v1", 10)
+    time.sleep(1.1)  # moto records push times to the second
+    new = push(ecr, "web", "v2", 11)
+    for digest in (old, new):
+        ecr.start_image_scan(repositoryName="web", imageId={"imageDigest": digest})
+    set_results(aws, scan_result("web", [basic("CVE-2024-0009", "CRITICAL")], tag="v1"),
+                scan_result("web", [], tag="v2"))
+    latest = json.loads(ecrgen("findings", "-r", "web", "--fail-on", "HIGH", "-o", "json").stdout)
+    assert latest["images"][0]["imageDigest"] == new and latest["summary"]["failed"] == 0
+    given = ecrgen("findings", "-r", "web", "--tag", "v1", "--fail-on", "HIGH", "-o", "json")
+    assert given.returncode == 1
+    assert json.loads(given.stdout)["images"][0]["imageDigest"] == old
+    by_digest = ecrgen("findings", "-r", "web", "--digest", old, "--fail-on", "HIGH")
+    assert by_digest.returncode == 1
+
+
+@pytest.mark.parametrize(("status", "fail_on", "code"), [
+    ("FAILED", "HIGH", 1), ("FAILED", None, 0), ("IN_PROGRESS", "CRITICAL", 1),
+])
+def test_an_unfinished_or_failed_scan_fails_the_gate(ecrgen, ecr, aws, status, fail_on, code) -> None:
+    scanned_repository(ecr, aws, "api", [], status=status)
+    flags = ["--fail-on", fail_on] if fail_on else []
+    result = ecrgen("findings", "-r", "api", *flags, "-o", "json")
+    assert result.returncode == code, result.stderr
+    assert json.loads(result.stdout)["images"][0]["scanStatus"] == status
+
+
+def test_wait_polls_a_running_scan_until_the_time_is_up(ecrgen, ecr, aws) -> None:
+    scanned_repository(ecr, aws, "api", [], status="IN_PROGRESS")
+    start = time.monotonic()
+    result = ecrgen("findings", "-r", "api", "--wait", "2", "--fail-on", "HIGH")
+    assert time.monotonic() - start >= 2
+    assert result.returncode == 1
+    assert "IN_PROGRESS  FAILED" in result.stdout and "still IN_PROGRESS after --wait 2" in result.stdout
+
+
+def test_repositories_without_a_scan_or_an_image_get_a_status(ecrgen, ecr, aws) -> None:
+    ecr.create_repository(repositoryName="empty")
+    ecr.create_repository(repositoryName="unscanned")
+    push(ecr, "unscanned", "v1", 20)
+    result = ecrgen("findings", *repos("empty", "unscanned", "gone"), "--fail-on", "HIGH", "-o", "json")
+    assert result.returncode == 1
+    statuses = {i["repositoryName"]: i["scanStatus"] for i in json.loads(result.stdout)["images"]}
+    assert statuses == {"empty": "NO_IMAGES", "unscanned": "NOT_SCANNED", "gone": "REPOSITORY_NOT_FOUND"}
+    text = ecrgen("findings", *repos("empty", "unscanned"), "--fail-on", "HIGH")
+    assert "scanning is off for the repository" in text.stdout and "Traceback" not in text.stderr
+    # An empty repository alone has nothing to ship: the gate passes.
+    assert ecrgen("findings", "-r", "empty", "--fail-on", "LOW").returncode == 0
+
+
+def test_enhanced_findings_give_the_fixed_version(ecrgen, ecr, aws) -> None:
+    ecr.create_repository(repositoryName="inspected")
+    digest = push(ecr, "inspected", "v1", 30)
+    ecr.start_image_scan(repositoryName="inspected", imageId={"imageDigest": digest})
+    enhanced = {"severity": "HIGH", "title": "CVE-2024-6119 - libssl3t64, openssl", "status": "ACTIVE",
+                "packageVulnerabilityDetails": {
+                    "vulnerabilityId": "CVE-2024-6119",
+                    "sourceUrl": "https://people.canonical.com/~ubuntu-security/cve/2024/CVE-2024-6119.html",
+                    "vulnerablePackages": [{"name": "libssl3t64", "version": "3.0.13",
+                                            "fixedInVersion": "0:3.0.13-0ubuntu3.4"},
+                                           {"name": "openssl", "version": "3.0.13",
+                                            "fixedInVersion": "0:3.0.13-0ubuntu3.4"}]}}
+    result = scan_result("inspected", [], enhanced=[enhanced])
+    result["imageScanStatus"]["status"] = "ACTIVE"
+    set_results(aws, result)
+    out = ecrgen("findings", "-r", "inspected", "--fail-on", "HIGH", "-o", "json")
+    assert out.returncode == 1
+    found = json.loads(out.stdout)["images"][0]["findings"]
+    assert [(f["package"], f["fixedVersion"]) for f in found] == [
+        ("libssl3t64", "0:3.0.13-0ubuntu3.4"), ("openssl", "0:3.0.13-0ubuntu3.4")]
+
+
+IGNORE = """\
+ignore:
+  - id: CVE-2024-0002
+    reason: curl is only used at build time
+    expires: {expires}
+    repositories: ["app-*"]
+"""
+
+
+def test_an_active_ignore_entry_passes_the_gate(ecrgen, three, tmp_path: Path) -> None:
+    (tmp_path / "ignore.yaml").write_text(IGNORE.format(expires="2099-12-31"))
+    result = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", "-o", "json",
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    finding = json.loads(result.stdout)["images"][0]["findings"][0]
+    assert finding["id"] == "CVE-2024-0002" and finding["ignored"] is True
+    text = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", cwd=tmp_path)
+    assert "HIGH (ignored)" in text.stdout
+    assert "ignored CVE-2024-0002: curl is only used at build time" in text.stdout
+
+
+def test_an_expired_ignore_entry_applies_no_more_and_says_so(ecrgen, three, tmp_path: Path) -> None:
+    (tmp_path / "ignore.yaml").write_text(IGNORE.format(expires="2020-01-31"))
+    result = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", "-o", "json",
+                    cwd=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["images"][0]["findings"][0]["ignored"] is False
+    assert ("ignore.yaml:2: ignore of CVE-2024-0002 expired on 2020-01-31 and no longer applies; "
+            "it now counts in app-high") in result.stderr
+
+
+def test_an_ignore_entry_for_other_repositories_does_not_apply(ecrgen, three, tmp_path: Path) -> None:
+    (tmp_path / "ignore.yaml").write_text(IGNORE.format(expires="2099-12-31").replace("app-*", "batch-*"))
+    result = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+
+
+def test_an_ignore_entry_without_a_reason_is_bad_input(ecrgen, tmp_path: Path) -> None:
+    (tmp_path / "ignore.yaml").write_text("ignore:\n  - id: CVE-2024-0002\n    expires: 2027-01-31\n")
+    result = ecrgen("findings", "-r", "app", "--ignore", "ignore.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ignore.yaml:2: ignore[0].reason: is required: say why this finding is accepted"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-r", "a", "--config", "ecr.yaml"], "give exactly one of --stack-name"),
+    ([], "give exactly one of --stack-name"),
+    (["-r", "a", "--tag", "v1", "--digest", "sha256:1"], "give --tag or --digest, not both"),
+    (["-r", "a", "--fail-on", "SEVERE"], "Invalid value for '--fail-on'"),
+])
+def test_bad_flags_exit_2(ecrgen, args, message) -> None:
+    result = ecrgen("findings", *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_sarif_is_valid_sarif_2_1_0(ecrgen, three, tmp_path: Path) -> None:
+    if not SARIF_SCHEMA.exists():
+        pytest.skip(f"the OASIS SARIF schema is not at {SARIF_SCHEMA} (outside this project's CI)")
+    import jsonschema
+
+    (tmp_path / "ignore.yaml").write_text(IGNORE.format(expires="2099-12-31"))
+    result = ecrgen("findings", *repos(*three, "missing"), "--ignore", "ignore.yaml", "-o", "sarif",
+                    cwd=tmp_path)
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    run, = log["runs"]
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert rules == ["CVE-2024-0001", "CVE-2024-0002", "CVE-2024-0003"]  # CVE-2024-0003 once, two images
+    assert [(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+            for r in run["results"]] == [("CVE-2024-0001", "error", "app-critical"),
+                                         ("CVE-2024-0003", "note", "app-critical"),
+                                         ("CVE-2024-0002", "error", "app-high"),
+                                         ("CVE-2024-0003", "note", "app-low")]
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
+    assert run["results"][2]["suppressions"] == [{"kind": "external",
+                                                  "justification": "curl is only used at build time"}]
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [n["message"]["text"] for n in notes] == [
+        "missing: scan REPOSITORY_NOT_FOUND: repository not found in this account and region"]
+
+
+STACK_CONFIG = """\
+system_name: shop
+outputs: []
+repositories:
+  - name: web
+  - name: api
+"""
+
+
+def test_repositories_of_a_deployed_stack_or_a_config(ecrgen, aws, ecr, tmp_path: Path) -> None:
+    (tmp_path / "ecr.yaml").write_text(STACK_CONFIG)
+    assert ecrgen("template", "--config", "ecr.yaml", "--out", "t.yaml", "--no-lint", cwd=tmp_path).returncode == 0
+    boto3.client("cloudformation").create_stack(StackName="shop", TemplateBody=(tmp_path / "t.yaml").read_text())
+    digest = push(ecr, "shop-ecr-web", "v1", 40)
+    ecr.start_image_scan(repositoryName="shop-ecr-web", imageId={"imageDigest": digest})
+    set_results(aws, scan_result("shop-ecr-web", [basic("CVE-2024-0001", "CRITICAL")]))
+    for source in (["--stack-name", "shop"], ["--config", "ecr.yaml"]):
+        result = ecrgen("findings", *source, "--fail-on", "CRITICAL", "-o", "json", cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        statuses = {i["repositoryName"]: i["scanStatus"] for i in json.loads(result.stdout)["images"]}
+        assert statuses == {"shop-ecr-web": "COMPLETE", "shop-ecr-api": "NO_IMAGES"}
+    calls = json.loads(ecrgen("findings", "--stack-name", "shop", "-o", "json").stdout)["summary"]["apiCalls"]
+    assert calls["GetTemplate"] == 1 and calls["ListStackResources"] == 1
+
+
+def test_credentials_are_never_printed(ecrgen, three, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-never-print-me")
+    for output in ("text", "json", "sarif"):
+        result = ecrgen("findings", *repos(*three, "gone"), "-o", output)
+        assert "s3cr3t-never-print-me" not in result.stdout + result.stderr

@@ -1,0 +1,106 @@
+"""The pure core of `ecrgen findings`: severity ranks, parsing both scan kinds, ignore entries, the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator import ignore
+from generator.errors import InputError
+from generator.findings import SEVERITIES, Finding, ImageFindings, at_or_above, exit_code, parse_findings
+
+TODAY = dt.date(2026, 11, 29)
+
+
+@pytest.mark.parametrize(("severity", "threshold", "expected"), [
+    ("CRITICAL", "HIGH", True), ("HIGH", "HIGH", True), ("MEDIUM", "HIGH", False),
+    ("INFORMATIONAL", "INFORMATIONAL", True), ("UNDEFINED", "INFORMATIONAL", False),
+    ("UNTRIAGED", "INFORMATIONAL", False),
+])
+def test_at_or_above(severity: str, threshold: str, expected: bool) -> None:
+    assert at_or_above(severity, threshold) is expected
+
+
+def test_parse_basic_and_enhanced_findings() -> None:
+    counts, found = parse_findings([
+        {"imageScanFindings": {"findingSeverityCounts": {"HIGH": 1},
+                               "findings": [{"name": "CVE-1", "severity": "HIGH", "uri": "https://x/CVE-1",
+                                             "attributes": [{"key": "package_name", "value": "zlib"},
+                                                            {"key": "package_version", "value": "1.2"}]}]}},
+        {"imageScanFindings": {"enhancedFindings": [
+            {"severity": "CRITICAL", "title": "CVE-2 - a",
+             "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2", "referenceUrls": ["https://y/CVE-2"],
+                                             "vulnerablePackages": [{"name": "a", "version": "1",
+                                                                     "fixedInVersion": "2"}]}},
+            {"severity": "LOW", "title": "no package details"}]}},
+    ])
+    assert counts == {"HIGH": 1}
+    assert found == [
+        Finding("CVE-1", "HIGH", "zlib", "1.2", None, "https://x/CVE-1"),
+        Finding("CVE-2", "CRITICAL", "a", "1", "2", "https://y/CVE-2", title="CVE-2 - a"),
+        Finding("no package details", "LOW", title="no package details"),
+    ]
+
+
+def _rule(entry: dict, line: int = 2) -> ignore.Rule:
+    return ignore.Rule(ignore.IgnoreEntry.model_validate(entry, strict=False), f"ignore.yaml:{line}")
+
+
+def test_an_entry_applies_through_its_expiry_day_and_not_after() -> None:
+    image = ImageFindings("app-web", scan_status="COMPLETE", findings=(Finding("CVE-1", "HIGH"),))
+    rule = _rule({"id": "CVE-1", "reason": "accepted", "expires": "2026-11-29", "repositories": ["app-*"]})
+    on_the_day, expired = ignore.apply([rule], [image], TODAY)
+    assert on_the_day[0].findings[0].ignored and not expired and not on_the_day[0].fails("HIGH")
+    after, expired = ignore.apply([rule], [image], TODAY + dt.timedelta(days=1))
+    assert not after[0].findings[0].ignored and after[0].fails("HIGH")
+    assert [e.message() for e in expired] == [
+        "ignore.yaml:2: ignore of CVE-1 expired on 2026-11-29 and no longer applies; it now counts in app-web"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("ignore:\n  - {id: CVE-1, reason: x, expire: 2027-01-01}\n",
+     "ignore.yaml:2: ignore[0].expire: unknown key; allowed: id, reason, expires, repositories"),
+    ("ignore:\n  - id: CVE-1\n    reason: x\n    expires: next year\n",
+     "ignore.yaml:4: ignore[0].expires: must be a date like 2027-01-31, got 'next year'"),
+    ("ignore:\n  - id: CVE-1\n    reason: ''\n",
+     "ignore.yaml:3: ignore[0].reason: string should have at least 1 character, got ''"),
+    ("- id: CVE-1\n", "ignore.yaml:1: must be a mapping with key ignore"),
+])
+def test_ignore_file_problems_name_line_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "ignore.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        ignore.load(path)
+    assert caught.value.render().replace(str(tmp_path) + "/", "") == message
+
+
+def test_quoted_and_plain_dates_both_load(tmp_path: Path) -> None:
+    path = tmp_path / "ignore.yaml"
+    path.write_text("ignore:\n  - {id: A, reason: r, expires: 2027-01-31}\n  - {id: B, reason: r, expires: '2027-02-01'}\n")
+    assert [r.entry.expires for r in ignore.load(path)] == [dt.date(2027, 1, 31), dt.date(2027, 2, 1)]
+
+
+images_strategy = st.lists(st.builds(
+    ImageFindings, repository=st.sampled_from(["a", "b"]),
+    scan_status=st.sampled_from(["COMPLETE", "ACTIVE", "FAILED", "IN_PROGRESS", "NO_IMAGES", "NOT_SCANNED"]),
+    findings=st.lists(st.builds(Finding, id=st.sampled_from(["C1", "C2"]),
+                                severity=st.sampled_from([*SEVERITIES, "UNDEFINED"]),
+                                ignored=st.booleans())).map(tuple)), max_size=4)
+
+
+@given(images_strategy, st.sampled_from(SEVERITIES), st.sampled_from(SEVERITIES))
+def test_a_stricter_threshold_never_passes_what_a_looser_one_fails(images, first, second) -> None:
+    low, high = sorted((first, second), key=SEVERITIES.index)
+    assert exit_code(images, low) >= exit_code(images, high)
+    assert exit_code(images, None) == 0
+
+
+def test_two_expired_entries_on_one_line_are_both_reported() -> None:
+    image = ImageFindings("web", scan_status="COMPLETE", findings=(Finding("A", "HIGH"), Finding("B", "LOW")))
+    rules = [_rule({"id": name, "reason": "r", "expires": "2020-01-01"}, line=1) for name in ("A", "B")]
+    _, expired = ignore.apply(rules, [image], TODAY)
+    assert [(e.rule.entry.id, e.images) for e in expired] == [("A", ("web",)), ("B", ("web",))]
