@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from generator import report
+from generator.wording import plural
 
 
 def build(sections: Sequence[dict[str, Any]], fleet_calls: Mapping[str, int]) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def render_text(result: Mapping[str, Any], out: TextIO) -> None:
         else:
             report.render_text(target, out)
     summary = result["summary"]
-    print(f"fleet: {summary['targets']} targets, {summary['failedTargets']} failed; "
+    print(f"fleet: {plural(summary['targets'], 'target')}, {summary['failedTargets']} failed; "
           f"{report.summary_line(result)}", file=out)
 
 
