@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_validator
 
-from generator import access, lifecycle, source
+from generator import access, lifecycle, source, targets
 from generator.access import AccessField
 from generator.errors import InputError, Problem
 from generator.notifications import Notifications, NotificationSettings, resolve_notifications
@@ -23,6 +23,7 @@ from generator.registry import SYSTEM_NAME_PLACEHOLDER, RegistrySection
 from generator.registry import resolve as resolve_registry
 from generator.schema import Strict, plain_message
 from generator.source import Document, Path_
+from generator.targets import Targets
 
 Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
 EXCLUSION_MODES = ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
@@ -126,6 +127,8 @@ class ConfigFile(Strict):
     settings_via: Literal["template", "post-deploy"] = "template"
     outputs: list[Literal["uri", "arn"]] = Field(default_factory=lambda: ["uri", "arn"])
     post_deploy_policy: bool = False
+    max_per_stack: Annotated[int, Field(ge=1, le=500)] | None = None
+    targets: Targets | None = None
     defaults: Settings = Settings()
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
     notifications: Notifications | None = None
@@ -161,6 +164,8 @@ class Config:
     outputs: tuple[str, ...]
     post_deploy_policy: bool
     repositories: tuple[Repository, ...]
+    max_per_stack: int | None = None  # repositories per stack; None: as many as CloudFormation allows
+    targets: Targets | None = None    # where a StackSet deploys the templates
     notifications: NotificationSettings | None = None
     registry: RegistrySection | None = None  # resolved per SystemName by registry.resolve
 
@@ -274,6 +279,10 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         seen_names.setdefault(physical, index)
         seen_ids.setdefault(repo.logical_id, index)
         repositories.append(repo)
+    sections: list[tuple[Path_, Settings]] = [(("defaults",), raw.defaults)]
+    sections += [(("repositories", index), entry) for index, entry in enumerate(raw.repositories)]
+    problems.extend(targets.literal_problems(
+        raw.targets, [(at, s.encryption.kms_key if s.encryption else None) for at, s in sections], doc))
     notified = resolve_notifications(doc, raw.notifications, problems)
     if raw.registry is not None:
         try:
@@ -285,7 +294,8 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
-                  notifications=notified, registry=raw.registry)
+                  notifications=notified, registry=raw.registry,
+                  max_per_stack=raw.max_per_stack, targets=raw.targets)
 
 
 def _pick(entry: Settings, defaults: Settings, key: str, builtin: Any) -> tuple[Any, Path_]:

@@ -18,6 +18,7 @@ from generator.registry_merge import DocumentPlan
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
                  "missing": "missing", "unmanaged": "unmanaged"}
+SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
 
 
 def build(plan: Plan, results: Mapping[Change, str | None] | None,

@@ -264,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _describe(target: str | None, body: bytes) -> tuple[str, tuple[str, ...], bool]:
-    """(operation, repository names in the body, is it an AWS JSON-protocol call)."""
+    """(operation, repository names (or the role ARN to assume) in the body, is it an AWS JSON call)."""
     if target:
         operation = target.rsplit(".", 1)[-1]
         try:
@@ -275,8 +275,9 @@ def _describe(target: str | None, body: bytes) -> tuple[str, tuple[str, ...], bo
             data = {}
         names = data.get("repositoryNames") or [data.get("repositoryName")]
         return operation, tuple(n for n in names if isinstance(n, str)), True
-    action = parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
-    return action, (), False
+    params = parse_qs(body.decode("utf-8", "replace"))
+    # STS AssumeRole names its role: a RepositoryFault on the role ARN denies that account.
+    return params.get("Action", ["?"])[0], tuple(params.get("RoleArn", [])), False
 
 
 @pytest.fixture()

@@ -76,6 +76,9 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     'cfn-lint templates/ecr.yaml --append-rules "$(ecrgen lint --rules-dir)" --include-checks I': (0, None),
     "pre-commit run ecrgen-lint --all-files": (0, "Passed"),
     # docs/post-deploy.md (the stacks exist: SETUP)
+    "ecrgen post-deploy --stack-set myapp-ecr": (0, "fleet: 4 targets, 0 failed; 8 repositories: 8 changed"),
+    "ecrgen post-deploy --stack-set myapp-ecr --accounts 111122223333 --regions eu-west-1 --check":
+        (0, "fleet: 1 target, 0 failed; 2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --stack-name otherapp-ecr": (0, "4 repositories: 2 in-sync, 2 changed"),
     "ecrgen post-deploy --config ecr.yaml --system-name myapp": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --dry-run": (0, "2 repositories: 2 in-sync"),
@@ -211,8 +214,17 @@ def _deploy(repo: Path, stack: str, system_name: str = "myapp") -> None:
 
 
 def _stacks_deployed(repo: Path) -> None:
+    """myapp-ecr and otherapp-ecr; the StackSet myapp-ecr in this account and 111122223333, in
+    us-east-1 and eu-west-1, its repositories named fleet-ecr-... (moto leaves their settings out)."""
+    import boto3
+
     _deploy(repo, "myapp-ecr")
     _deploy(repo, "otherapp-ecr", "otherapp")
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack_set(StackSetName="myapp-ecr", TemplateBody=(repo / "templates" / "ecr.yaml").read_text(),
+                         Parameters=[{"ParameterKey": "SystemName", "ParameterValue": "fleet"}])
+    cfn.create_stack_instances(StackSetName="myapp-ecr", Accounts=["123456789012", "111122223333"],
+                               Regions=["us-east-1", "eu-west-1"])
 
 
 def _push(ecr: Any, repository: str, tag: str) -> None:

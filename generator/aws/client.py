@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,20 +20,19 @@ RETRY_ATTEMPTS = 10
 
 
 def make_client(service: str, *, region: str | None = None, profile: str | None = None,
-                endpoint_url: str | None = None, pool_size: int = 10) -> Any:
+                endpoint_url: str | None = None, pool_size: int = 10, session: Any = None,
+                credentials: Mapping[str, str] | None = None) -> Any:
     """One client, safe to share across threads; credentials, region and endpoint are checked
-    before any call, so that a typo is one clear message rather than a failure of every call."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import InvalidRegionError, NoRegionError, ProfileNotFound
+    before any call, so that a typo is one clear message rather than a failure of every call.
 
-    try:
-        session = boto3.Session(profile_name=profile)
-    except ProfileNotFound:
-        raise InputError("aws", f"profile {profile!r} not found in the AWS config files") from None
-    if session.get_credentials() is None:
-        raise InputError("aws", "no AWS credentials found: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID"
-                                " and AWS_SECRET_ACCESS_KEY, or run where a role is available")
+    `session` (from `make_session`) is shared by many clients: a new session loads every model
+    again, which costs about a second. `credentials` (access key, secret and session token, as
+    boto3 takes them) are an assumed role's, instead of the session's own.
+    """
+    from botocore.config import Config
+    from botocore.exceptions import InvalidRegionError, NoRegionError
+
+    session = session or make_session(profile)
     config = Config(retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
                     max_pool_connections=pool_size, user_agent_extra="ecrgen")
     endpoint_from = _origin("--endpoint-url", endpoint_url,
@@ -42,7 +41,8 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
     try:
         # botocore itself reads only AWS_DEFAULT_REGION; the SDKs' AWS_REGION is honoured here.
         region = region or os.environ.get("AWS_REGION") or None
-        client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+        client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config,
+                                **(credentials or {}))
     except NoRegionError:
         raise InputError("aws", "no AWS region: pass --region or set AWS_REGION") from None
     except InvalidRegionError as exc:
@@ -55,6 +55,21 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
         raise InputError(endpoint_from, _not_a_url(client.meta.endpoint_url))
     client.meta.events.register("before-parse.*.*", _refuse_web_page)
     return client
+
+
+def make_session(profile: str | None = None) -> Any:
+    """A boto3 session with the default chain's (or the profile's) credentials, checked present."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(profile_name=profile)
+    except ProfileNotFound:
+        raise InputError("aws", f"profile {profile!r} not found in the AWS config files") from None
+    if session.get_credentials() is None:
+        raise InputError("aws", "no AWS credentials found: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID"
+                                " and AWS_SECRET_ACCESS_KEY, or run where a role is available")
+    return session
 
 
 def _not_a_url(value: str) -> str:

@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from generator import diff
 from generator.aws.client import error_code, exception_text, lifecycle_policy_text, repository_policy_text
+from generator.desired import RepositorySettings
 from generator.diff import Change, LiveRepository, LiveState
 
 DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
@@ -147,3 +149,18 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
     with ThreadPoolExecutor(concurrency) as pool:
         return dict(zip(changes, pool.map(write, changes), strict=True))
 
+
+def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], concurrency: int, write: bool,
+              progress: Callable[[str, int], Progress | None] = lambda what, total: None,
+              ) -> tuple[LiveState, diff.Plan, dict[Change, str | None] | None]:
+    """Read the live state of `wishes` (with only the policies they want), plan, and write when
+    `write`. Returns the live state, the plan, and what apply returned (None: nothing written)."""
+    policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
+    access_wanted = {w.name for w in wishes if w.repository_policy is not None}
+    live = read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
+                progress("reading policies", len(policy_wanted) + len(access_wanted)),
+                repository_policy_wanted=access_wanted)
+    plan = diff.plan(wishes, live)
+    if not write:
+        return live, plan, None
+    return live, plan, apply(ecr, plan.changes, concurrency, progress("writing changes", len(plan.changes)))

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from generator.errors import InputError
+from generator.targets import DEFAULT_EXECUTION_ROLE
 
 PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
 
@@ -24,9 +25,19 @@ class Output(StrEnum):
 
 def post_deploy(
     stack_name: list[str] = typer.Option([], "--stack-name", "-s", show_default=False, metavar="NAME",
-                                         help="Deployed stack to enforce (repeatable)."),
+                                         help="Deployed stack to enforce (repeatable; a glob such as "
+                                              "'myapp-ecr-*' means every live stack it matches)."),
     config: Path = typer.Option(None, "--config", "-c", metavar="FILE",
-                                help="Enforce ecr.yaml instead of a stack."),
+                                help="Enforce ecr.yaml instead of a stack (with `targets:`, its StackSet)."),
+    stack_set: list[str] = typer.Option([], "--stack-set", show_default=False, metavar="NAME",
+                                        help="Enforce every stack instance of this StackSet (repeatable)."),
+    accounts: list[str] = typer.Option([], "--accounts", show_default=False, metavar="ID[,ID...]",
+                                       help="With --stack-set: only these accounts."),
+    regions: list[str] = typer.Option([], "--regions", show_default=False, metavar="REGION[,REGION...]",
+                                      help="With --stack-set: only these regions."),
+    execution_role: str = typer.Option(None, "--execution-role", metavar="ROLE",
+                                       help="With --stack-set: the role to assume in each account "
+                                            f"(default: {DEFAULT_EXECUTION_ROLE})."),
     system_name: str = typer.Option(None, "--system-name", metavar="NAME",
                                     help="With --config: the SystemName the stack was deployed with."),
     region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
@@ -51,53 +62,61 @@ def post_deploy(
     found with --check, a repository or registry document failed, a repository is missing or not
     scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
-    from generator import desired, diff, registry, report
+    from generator import desired, registry, report
     from generator.aws import ecr as aws_ecr
     from generator.aws import registry as aws_registry
     from generator.aws.client import make_client, user_errors
 
-    if not stack_name and not config:
-        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE")
-    if stack_name and config:
-        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE, not both")
+    if not stack_name and not config and not stack_set:
+        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
+                         "(or --stack-set NAME)")
+    if stack_name and (config or stack_set):
+        raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE, not both "
+                         "(or --stack-set NAME)")
     if system_name and not config:
         raise InputError("post-deploy", "--system-name only applies with --config")
+    aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     wishes = None
+    targets = None
     parts: list[registry.Part] = []
     if config:
         from generator import config as config_module
 
         cfg = config_module.load(config)
+        targets = cfg.targets
+        if targets is None and stack_set:
+            raise InputError(str(config), "--stack-set with --config needs a targets: section in the config")
         wishes = desired.from_config(cfg, system_name)
         if cfg.registry is not None and cfg.registry.via == "post-deploy":
             parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
                                           source="--system-name"))
-    aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
+    if stack_set or targets is not None:
+        from generator.cli import post_deploy_fleet
+
+        raise typer.Exit(post_deploy_fleet.run(
+            stack_set, _split(accounts), _split(regions), execution_role, aws, concurrency,
+            write=not (dry_run or check), check=check, as_json=output is Output.json, targets=targets))
+    if accounts or regions or execution_role:
+        raise InputError("post-deploy", "--accounts, --regions and --execution-role only apply with "
+                         "--stack-set or a config with targets")
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         ecr = make_client("ecr", pool_size=concurrency, **aws)
         counter.attach(ecr)
         if wishes is None:
             from generator.aws.stack import read_stack
+            from generator.aws.stack_names import expand
 
             cfn = make_client("cloudformation", **aws)
             counter.attach(cfn)
-            stacks = [read_stack(cfn, name) for name in dict.fromkeys(stack_name)]
+            stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
             wishes = desired.merge(settings for settings, _ in stacks)
             parts = registry.distinct([part for _, part in stacks if part is not None])
         # The registry documents are read beside the repositories, then reconciled after them.
         with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
             registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
-            policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
-            access_wanted = {w.name for w in wishes if w.repository_policy is not None}
-            live = aws_ecr.read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
-                                progress("reading policies", len(policy_wanted) + len(access_wanted)),
-                                repository_policy_wanted=access_wanted)
-            plan = diff.plan(wishes, live)
-            results = None
-            if not (dry_run or check):
-                results = aws_ecr.apply(ecr, plan.changes, concurrency,
-                                        progress("writing changes", len(plan.changes)))
+            live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write=not (dry_run or check),
+                                                    progress=progress)
         if registry_read is not None:
             plans, outcomes, scanning = aws_registry.reconcile_all(
                 ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
@@ -110,6 +129,11 @@ def post_deploy(
     else:
         report.render_text(result, sys.stdout)
     raise typer.Exit(report.exit_code(result, check))
+
+
+def _split(values: list[str]) -> list[str]:
+    """`--accounts a,b --accounts c` -> [a, b, c]."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 @contextmanager

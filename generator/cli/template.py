@@ -21,45 +21,62 @@ def template(
     config: Path = typer.Option(Path("ecr.yaml"), "--config", "-c", metavar="FILE",
                                 help="The ecr.yaml to read."),
     out: str = typer.Option(None, "--out", "-o", show_default="templates/ecr.yaml", metavar="FILE",
-                            help="Where to write the template; '-' for stdout."),
+                            help="Where to write the template; '-' for stdout. Several stacks go "
+                                 "beside it: ecr-01.yaml, ecr-02.yaml ... and the index ecr.stacks.json."),
     fmt: Format = typer.Option(Format.yaml, "--format", "-f", help="Template format."),
     no_lint: bool = typer.Option(False, "--no-lint", help="Skip linting the written template."),
 ) -> None:
     """Write the CloudFormation template for every repository in ecr.yaml, then lint it.
 
+    More repositories than one stack holds (or `max_per_stack`) make one template per stack,
+    assigned so that no repository ever moves between stacks (see README).
+
     Exit codes: 0 written and clean, 1 lint errors, 2 bad input.
     """
     from generator import config as config_module
+    from generator import shards
     from generator import template as template_module
     from generator.fileio import write_atomic
 
     cfg = config_module.load(config)
+    target = Path(out if out not in (None, "-") else f"templates/ecr.{fmt.value}")
     try:
-        text = template_module.render(template_module.build(cfg), fmt.value, source=config.name)
+        rendered, index = shards.render_all(cfg, target, fmt.value, config.name)
     except template_module.TemplateLimitError as exc:
         raise InputError(str(config), str(exc)) from None
-    size = len(text.encode())
-    if size > template_module.MAX_BODY_BYTES:
-        raise InputError(str(config), f"the template would be {size:,} bytes; CloudFormation accepts "
-                         f"at most {template_module.MAX_BODY_BYTES:,}: split the repositories "
-                         "across several ecr.yaml files")
-    target = out or f"templates/ecr.{fmt.value}"
-    if target == "-":
-        sys.stdout.write(text)
+    too_big = [r for r in rendered if len(r.text.encode()) > template_module.MAX_BODY_BYTES]
+    if too_big:
+        raise InputError(str(config), f"{too_big[0].path.name} would be {len(too_big[0].text.encode()):,} "
+                         f"bytes; CloudFormation accepts at most {template_module.MAX_BODY_BYTES:,}: set "
+                         "max_per_stack lower")
+    if out == "-":
+        if index is not None:
+            raise InputError("--out", "the repositories need several stacks: give a file, not '-'")
+        sys.stdout.write(rendered[0].text)
     else:
-        write_atomic(target, text)
-        repositories = plural(len(cfg.repositories), "repository")
-        typer.echo(f"wrote {target} ({repositories}, {size:,} bytes)", err=True)
+        for part in rendered:
+            write_atomic(part.path, part.text)
+            size = len(part.text.encode())
+            repositories = plural(part.repositories, "repository")
+            typer.echo(f"wrote {part.path} ({repositories}, {size:,} bytes)", err=True)
+        if index is not None:
+            write_atomic(shards.index_path(target), index)
+            typer.echo(f"wrote {shards.index_path(target)} ({plural(len(rendered), 'stack')})", err=True)
     if no_lint:
         direct_limit = template_module.MAX_DIRECT_BODY_BYTES
-        if size > direct_limit:  # linting says so itself (W9504)
-            typer.echo(f"warning: the template is {size:,} bytes, over the {direct_limit:,} that a direct "
-                       "deploy accepts: `aws cloudformation deploy` needs --s3-bucket", err=True)
+        for part in rendered:
+            size = len(part.text.encode())
+            if size > direct_limit:  # linting says so itself (W9504)
+                typer.echo(f"warning: {part.path.name} is {size:,} bytes, over the {direct_limit:,} that a "
+                           "direct deploy accepts: `aws cloudformation deploy` needs --s3-bucket", err=True)
         return
     from generator.lint import lint_text
 
-    findings = lint_text(text, target if target != "-" else "<stdout>")
-    for finding in findings:
-        typer.echo(finding.render(), err=True)
-    if any(f.level == "error" for f in findings):
+    errors = False
+    for part in rendered:
+        findings = lint_text(part.text, str(part.path) if out != "-" else "<stdout>")
+        for finding in findings:
+            typer.echo(finding.render(), err=True)
+        errors = errors or any(f.level == "error" for f in findings)
+    if errors:
         raise typer.Exit(1)

@@ -1,0 +1,204 @@
+"""post-deploy across a CloudFormation StackSet: every stack instance, every account and region.
+
+`ListStackInstances` (every page) names the targets; the caller's own account is used as it is
+(`GetCallerIdentity`, once) and every other account through its StackSet execution role
+(`AssumeRole`, once per account). Each instance's stack is then read and reconciled exactly as
+`post-deploy --stack-name` does, all targets at once, with one bound on the API calls in flight
+across the whole fleet (`CallGate`). A target that fails (role not assumable, stack missing,
+throttled past the retries) fails alone; the others complete. Assumed credentials live in memory
+only, in the clients that use them, and are never printed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from generator import desired, report
+from generator.aws import ecr as aws_ecr
+from generator.aws.client import error_code, make_client
+from generator.aws.ecr import _failures
+from generator.aws.stack import desired_from_stack
+from generator.aws.stack_names import live_statuses
+from generator.diff import Plan
+from generator.errors import InputError
+
+INSTANCES_PAGE = 100  # ListStackInstances' MaxResults
+ROLE_SESSION_NAME = "ecrgen-post-deploy"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One stack instance: its StackSet, where it lives, the stack id ListStackInstances gives."""
+
+    stack_set: str
+    account: str
+    region: str
+    stack_id: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.stack_set} {self.account}/{self.region}"
+
+
+class CallGate:
+    """At most `limit` API calls in flight across every client attached, however many threads."""
+
+    _MARK = "ecrgen_gate"
+
+    def __init__(self, limit: int) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def attach(self, client: Any) -> None:
+        events = client.meta.events
+        events.register("before-call.*.*", self._enter)
+        events.register("after-call.*.*", self._leave)
+        events.register("after-call-error.*.*", self._leave)
+
+    def _enter(self, context: dict[str, Any], **_: Any) -> None:
+        self._slots.acquire()
+        context[self._MARK] = True
+
+    def _leave(self, context: dict[str, Any], **_: Any) -> None:
+        if context.pop(self._MARK, False):
+            self._slots.release()
+
+
+def list_targets(cfn: Any, stack_set: str, accounts: Sequence[str] = (),
+                 regions: Sequence[str] = ()) -> list[Target]:
+    """Every stack instance of `stack_set` (every page), narrowed to `accounts` and `regions`."""
+    from botocore.exceptions import ClientError
+
+    try:
+        summaries = [summary for page in cfn.get_paginator("list_stack_instances").paginate(
+                         StackSetName=stack_set, PaginationConfig={"PageSize": INSTANCES_PAGE})
+                     for summary in page["Summaries"]]
+    except ClientError as exc:
+        if error_code(exc) == "StackSetNotFoundException":
+            raise InputError(f"stack set {stack_set}", f"no such StackSet in region {cfn.meta.region_name}: "
+                             "give the region the StackSet was created in (--region)") from None
+        raise InputError(f"stack set {stack_set}",
+                         f"cannot list its instances: {aws_ecr.describe(exc)}") from None
+    targets = [Target(stack_set, s["Account"], s["Region"], s.get("StackId") or "") for s in summaries
+               if (not accounts or s["Account"] in accounts) and (not regions or s["Region"] in regions)]
+    if not targets:
+        narrowed = " matching --accounts/--regions" if accounts or regions else ""
+        raise InputError(f"stack set {stack_set}", f"has no stack instances{narrowed}")
+    return sorted(targets, key=lambda t: (t.account, t.region))
+
+
+Credentials = dict[str, str] | str | None  # keys for boto3.Session; None: the caller's own; str: the error
+
+
+def assume_roles(sts: Any, accounts: Sequence[str], role: str, concurrency: int) -> dict[str, Credentials]:
+    """Account -> credentials for it (None: the caller's own account), or why there are none."""
+    identity = sts.get_caller_identity()
+    partition = identity["Arn"].split(":")[1]
+
+    def assume(account: str) -> Credentials:
+        if account == identity["Account"]:
+            return None
+        arn = f"arn:{partition}:iam::{account}:role/{role}"
+        try:
+            found = sts.assume_role(RoleArn=arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+        except _failures() as exc:
+            return f"cannot assume {arn}: {aws_ecr.describe(exc)}"
+        return {"aws_access_key_id": found["AccessKeyId"], "aws_secret_access_key": found["SecretAccessKey"],
+                "aws_session_token": found["SessionToken"]}
+
+    unique = list(dict.fromkeys(accounts))
+    with ThreadPoolExecutor(max(1, min(len(unique), concurrency))) as pool:
+        return dict(zip(unique, pool.map(assume, unique), strict=True))
+
+
+def instance_stack(cfn: Any, target: Target) -> list[desired.RepositorySettings]:
+    """The desired settings of the instance's stack.
+
+    ListStackInstances' StackId names the stack on AWS (`StackSet-<name>-<uuid>`); where it
+    names nothing (moto names the stack `StackSet:<name>`), the stack is found by name instead.
+    """
+    try:
+        if not target.stack_id:
+            raise InputError(target.label, "the stack instance has no stack (its last operation failed?)")
+        return desired_from_stack(cfn, target.stack_id)
+    except InputError as by_id:
+        name = re.escape(target.stack_set)
+        own = re.compile(rf"StackSet(:{name}|-{name}-[0-9a-f-]{{36}})\Z")
+        live = [s["StackName"] for page in cfn.get_paginator("list_stacks").paginate(
+                    StackStatusFilter=live_statuses(cfn))
+                for s in page["StackSummaries"] if own.match(s["StackName"])]
+        if len(live) != 1:
+            raise by_id from None
+        return desired_from_stack(cfn, live[0])
+
+
+@dataclass
+class Fleet:
+    """What `reconcile` needs besides the targets: how to make clients, and what to do."""
+
+    session: Any                        # one boto3 session for every client (see make_client)
+    client_options: Mapping[str, Any]   # endpoint_url, as make_client takes it
+    concurrency: int
+    write: bool
+
+
+def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str, Credentials],
+              gate: CallGate) -> list[dict[str, Any]]:
+    """Each target's report section, in `targets` order; every target runs, whatever the others do.
+
+    Clients are made first, in this thread (a boto3 session is not thread-safe), then every
+    target runs in the pool.
+    """
+    def clients(target: Target) -> tuple[Any, ...] | str:
+        creds = credentials[target.account]
+        if isinstance(creds, str):
+            return creds
+        made = tuple(make_client(service, region=target.region, session=fleet.session, credentials=creds,
+                                 pool_size=fleet.concurrency, **fleet.client_options)
+                     for service in ("cloudformation", "ecr"))
+        for client in made:
+            gate.attach(client)
+        return made
+
+    from botocore.exceptions import BotoCoreError
+
+    def one(target: Target, made: tuple[Any, ...] | str) -> dict[str, Any]:
+        counter = aws_ecr.CallCounter()
+        if isinstance(made, str):
+            return section(target, None, counter.counts, made)
+        cfn, ecr = made
+        counter.attach(cfn)
+        counter.attach(ecr)
+        try:
+            wishes = instance_stack(cfn, target)
+            _, plan, results = aws_ecr.reconcile(ecr, wishes, fleet.concurrency, fleet.write)
+        except (InputError, BotoCoreError, *_failures()) as exc:
+            error = exc.render() if isinstance(exc, InputError) else aws_ecr.describe(exc)
+            return section(target, None, counter.counts, error)
+        return section(target, report.build(plan, results, counter.counts), counter.counts, None)
+
+    prepared = [clients(target) for target in targets]
+    with ThreadPoolExecutor(max(1, min(len(targets), fleet.concurrency))) as pool:
+        return list(pool.map(one, targets, prepared))
+
+
+def section(target: Target, built: dict[str, Any] | None, calls: Counter[str],
+            error: str | None) -> dict[str, Any]:
+    """One target in the fleet report: `{"account", "region", "status", "repositories", "summary"}`."""
+    if built is None:
+        built = report.build(Plan(()), None, calls)
+    summary = built["summary"]
+    if error or report.exit_code(built, check=False):
+        status = "failed"
+    else:
+        status = next((s for s in ("planned", "changed") if summary[s]), "in-sync")
+    out = {"stackSet": target.stack_set, "account": target.account, "region": target.region,
+           "status": status, **built}
+    if error:
+        out["error"] = error
+    return out
