@@ -22,7 +22,7 @@ from typing import Any
 from generator import desired, report
 from generator.aws import ecr as aws_ecr
 from generator.aws.client import error_code, make_client
-from generator.aws.ecr import _failures
+from generator.aws.ecr import failures
 from generator.aws.stack import desired_from_stack
 from generator.aws.stack_names import live_statuses
 from generator.diff import Plan
@@ -106,7 +106,7 @@ def assume_roles(sts: Any, accounts: Sequence[str], role: str, concurrency: int)
         arn = f"arn:{partition}:iam::{account}:role/{role}"
         try:
             found = sts.assume_role(RoleArn=arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
-        except _failures() as exc:
+        except failures() as exc:
             return f"cannot assume {arn}: {aws_ecr.describe(exc)}"
         return {"aws_access_key_id": found["AccessKeyId"], "aws_secret_access_key": found["SecretAccessKey"],
                 "aws_session_token": found["SessionToken"]}
@@ -177,7 +177,7 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
         try:
             wishes = instance_stack(cfn, target)
             _, plan, results = aws_ecr.reconcile(ecr, wishes, fleet.concurrency, fleet.write)
-        except (InputError, BotoCoreError, *_failures()) as exc:
+        except (InputError, BotoCoreError, *failures()) as exc:
             error = exc.render() if isinstance(exc, InputError) else aws_ecr.describe(exc)
             return section(target, None, counter.counts, error)
         return section(target, report.build(plan, results, counter.counts), counter.counts, None)
