@@ -15,9 +15,7 @@ Run on a quiet machine: `.venv/bin/python scripts/bench/findings.py [--repos 200
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +25,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from local_aws import start_local_aws  # scripts/bench/local_aws.py
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 1.5
@@ -48,12 +48,6 @@ with ThreadPoolExecutor(threads) as pool:
     print(sum(pool.map(one, names)))
 """
 
-
-def load_moto_local() -> Any:
-    spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def setup(url: str, ecr: Any, names: list[str], concurrency: int) -> None:
@@ -113,12 +107,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="alternating runs of each")
     args = parser.parse_args()
 
-    moto_local = load_moto_local()
-    proc, url = moto_local.start()
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=os.devnull,
-                      AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    os.environ.pop("AWS_PROFILE", None)
+    moto_local, proc, url = start_local_aws()
     try:
         import boto3
 

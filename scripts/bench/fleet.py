@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from local_aws import start_local_aws  # scripts/bench/local_aws.py
 from targets import Targets  # scripts/bench/targets.py
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,12 +49,6 @@ repositories:
 {entries}
 """
 
-
-def load_moto_local() -> Any:
-    spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def template_body(folder: Path, system: str, names: list[str]) -> str:
@@ -126,12 +119,7 @@ def main() -> int:
     targets = args.accounts * args.regions
     total = targets * args.per_target
 
-    moto_local = load_moto_local()
-    proc, url = moto_local.start()
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=os.devnull,
-                      AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    os.environ.pop("AWS_PROFILE", None)
+    moto_local, proc, _ = start_local_aws()
     try:
         import boto3
 

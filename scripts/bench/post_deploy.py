@@ -22,10 +22,8 @@ Run on a quiet machine: `.venv/bin/python scripts/bench/post_deploy.py [--repos 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from local_aws import start_local_aws  # scripts/bench/local_aws.py
 from targets import Targets  # scripts/bench/targets.py
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,12 +55,6 @@ import boto3, sys
 boto3.client("ecr").put_image_tag_mutability(repositoryName=sys.argv[1], imageTagMutability="IMMUTABLE")
 """
 
-
-def load_moto_local() -> Any:
-    spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def names(system: str, count: int) -> list[str]:
@@ -168,12 +161,7 @@ def main() -> int:
     args = parser.parse_args()
 
     targets = Targets("post_deploy")
-    moto_local = load_moto_local()
-    proc, url = moto_local.start()
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=os.devnull,
-                      AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    os.environ.pop("AWS_PROFILE", None)
+    moto_local, proc, _ = start_local_aws()
     try:
         from generator.aws.client import make_client
 

@@ -11,16 +11,15 @@ Run: `.venv/bin/python scripts/bench/registry.py [--repos 50] [--runs 5]`.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from local_aws import start_local_aws  # scripts/bench/local_aws.py
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = """\
@@ -40,12 +39,6 @@ registry:
 MAX_READS, MAX_WRITES = 3, 0
 
 
-def load_moto_local() -> Any:
-    spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
 
 def post_deploy(config: Path) -> tuple[float, dict[str, int]]:
     start = time.perf_counter()
@@ -63,11 +56,7 @@ def main() -> int:
     parser.add_argument("--repos", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    moto_local = load_moto_local()
-    proc, url = moto_local.start()
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url)
-    os.environ.pop("AWS_PROFILE", None)
+    moto_local, proc, _ = start_local_aws()
     try:
         import boto3
 
