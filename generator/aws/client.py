@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from generator.errors import InputError
 
-# Enough attempts to ride out sustained throttling; botocore backs off exponentially with jitter.
-RETRY_ATTEMPTS = 10
+# Enough attempts to ride out sustained throttling (the first try and 10 retries); botocore backs
+# off exponentially with jitter. The SDKs' own AWS_MAX_ATTEMPTS (all tries) overrides it.
+MAX_ATTEMPTS = 11
 
 
 def make_client(service: str, *, region: str | None = None, profile: str | None = None,
@@ -33,7 +34,7 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
     from botocore.exceptions import InvalidRegionError, NoRegionError
 
     session = session or make_session(profile)
-    config = Config(retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
+    config = Config(retries={"mode": "standard", "total_max_attempts": _max_attempts()},
                     max_pool_connections=pool_size, user_agent_extra="ecrgen")
     endpoint_from = _origin("--endpoint-url", endpoint_url,
                             f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", "AWS_ENDPOINT_URL")
@@ -55,6 +56,16 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
         raise InputError(endpoint_from, _not_a_url(client.meta.endpoint_url))
     client.meta.events.register("before-parse.*.*", _refuse_web_page)
     return client
+
+
+def _max_attempts() -> int:
+    """AWS_MAX_ATTEMPTS when set (a whole number of at least 1), else MAX_ATTEMPTS."""
+    value = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if not value:
+        return MAX_ATTEMPTS
+    if not value.isdigit() or int(value) < 1:
+        raise InputError("AWS_MAX_ATTEMPTS", f"must be a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def make_session(profile: str | None = None) -> Any:
