@@ -70,15 +70,17 @@ def build(repositories: Sequence[LiveRepository], header: str, system_name: str 
     system = system_name or infer_system_name([r.name for r in repos], name_pattern)
     result = Imported("", system_name=system)
     files = _PolicyFiles(policies_dir, result)
-    entries = [_entry(repo, system, name_pattern, files, result) for repo in repos]
+    entries = sorted((_entry(repo, system, name_pattern, files, result) for repo in repos),
+                     key=lambda entry: (entry[0]["name"], entry[1]["_physical"]))
     _unique_logical_ids(entries)
     settings = [entry[1] for entry in entries]
     defaults = _defaults(settings)
     document: dict[str, Any] = {"system_name": system}
     if name_pattern != DEFAULT_NAME_PATTERN:
         document["name_pattern"] = name_pattern
-    if defaults:
-        document["defaults"] = _render_settings(defaults, {})
+    rendered_defaults = _render_settings(defaults, {})
+    if rendered_defaults:
+        document["defaults"] = rendered_defaults
     document["repositories"] = [{**names, **_render_settings(own, defaults)} for names, own in entries]
     result.text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False,
                                           allow_unicode=True, width=100)
@@ -287,12 +289,13 @@ def _canonical(value: Any) -> str:
 
 
 def _defaults(settings: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per setting, the most common value; lifecycle and access only when every repository has
-    one (a repository cannot opt out of a default policy); tags shared by every repository."""
+    """Per setting, the most common value; access only when every repository has one (a
+    repository cannot opt out of a default `access`, while `lifecycle: []` opts out of a default
+    lifecycle policy); tags shared by every repository."""
     defaults: dict[str, Any] = {}
     for key in ("mutability", "scan_on_push", "encryption", "lifecycle", "access"):
         values = [s[key] for s in settings]
-        if key in ("lifecycle", "access") and any(v is None for v in values):
+        if key == "access" and any(v is None for v in values):
             continue
         counts = Counter(_canonical(v) for v in values)
         best = min(counts, key=lambda c: (-counts[c], c))
@@ -325,7 +328,9 @@ def _render_settings(own: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
     if differs("encryption"):
         out["encryption"] = own["encryption"]
     for key, file_key in (("lifecycle", "lifecycle_policy_file"), ("access", "repository_policy_file")):
-        if differs(key) and own[key] is not None:
+        if differs(key) and own[key] is None:
+            out[key] = []  # only lifecycle gets here: access is defaulted only when all have one
+        elif differs(key):
             kind, value = own[key]
             out[file_key if kind == "file" else key] = value
     tags = {k: v for k, v in own.get("tags", {}).items() if defaults.get("tags", {}).get(k) != v}
