@@ -27,7 +27,8 @@ def import_(
     name_pattern: str = typer.Option(None, "--name-pattern", metavar="PATTERN",
                                      help="How names are made, e.g. '${SystemName}-ecr-{name}'."),
     out: Path = typer.Option(Path("ecr.yaml"), "--out", "-o", metavar="FILE", help="The ecr.yaml to write."),
-    policies_dir: Path = typer.Option(Path("policies"), "--policies-dir", metavar="DIR",
+    policies_dir: Path = typer.Option(None, "--policies-dir", metavar="DIR",
+                                      show_default="policies/ beside --out",
                                       help="Where policies that ecr.yaml cannot express go."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
     cfn_import: bool = typer.Option(False, "--cfn-import", help="Also write the template and "
@@ -75,6 +76,7 @@ def import_(
         live, errors = aws_importer.read(ecr, described, concurrency)
     if not live:
         raise InputError(COMMAND, [Problem(f"{name}: {error}") for name, error in sorted(errors.items())])
+    policies_dir = base / "policies" if policies_dir is None else policies_dir
     policies_ref = Path(os.path.relpath(policies_dir, base)).as_posix()
     if policies_ref.startswith(".."):
         raise InputError(COMMAND, Problem(f"{policies_dir} must be inside {base.resolve()}, where "
