@@ -12,10 +12,13 @@ from generator.aws.client import lifecycle_policy_text, repository_policy_text
 from generator.aws.ecr import describe, failures
 from generator.importer import LiveRepository
 
+PAGE_SIZE = 1000  # DescribeRepositories' largest page: the fewest calls
+
 
 def list_repositories(ecr: Any, filters: Sequence[str]) -> list[dict[str, Any]]:
     """DescribeRepositories, every page; only the names that match a filter (all without one)."""
-    found = [repo for page in ecr.get_paginator("describe_repositories").paginate()
+    found = [repo for page in ecr.get_paginator("describe_repositories").paginate(
+        PaginationConfig={"PageSize": PAGE_SIZE})
              for repo in page["repositories"]]
     return [repo for repo in found
             if not filters or any(fnmatch.fnmatchcase(repo["repositoryName"], f) for f in filters)]
