@@ -3,12 +3,15 @@ is clean), its template lints clean, the output is deterministic, and bad input 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator import access, importer, lifecycle
 from tests.conftest import run_ecrgen
@@ -26,6 +29,9 @@ SPACED = {"rules": [{"rulePriority": 9, "description": "old", "selection": {
     "action": {"type": "expire"}},
     {"rulePriority": 5, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
                                       "countUnit": "days", "countNumber": 1}, "action": {"type": "expire"}}]}
+# `tagged` without a tag list: ECR's documentation says it is invalid, moto takes it.
+UNTAGGED_PREFIX = {"rules": [{"rulePriority": 1, "selection": {
+    "tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]}
 PULL = {"Version": "2012-10-17", "Statement": [
     {"Sid": "Pull", "Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": list(access.READ_ACTIONS)}]}
 # A Deny statement: no `access:` section renders it, so it goes to a file.
@@ -36,7 +42,7 @@ DENY = {"Version": "2012-10-17", "Statement": [
 def _registry() -> dict[str, dict]:
     """30 repositories, mostly in the `shop-ecr-{name}` pattern, with varied settings."""
     repos: dict[str, dict] = {}
-    for i in range(20):
+    for i in range(19):
         repos[f"shop-ecr-svc{i:02d}"] = {"lifecycle": KEEP_10, "tags": {"team": "shop", "n": str(i % 3)}}
     repos["shop-ecr-mutable"] = {"mutability": "MUTABLE", "lifecycle": KEEP_10}
     repos["shop-ecr-mutx"] = {"mutability": "MUTABLE_WITH_EXCLUSION", "filters": ["release-*", "v*"]}
@@ -48,6 +54,7 @@ def _registry() -> dict[str, dict]:
     repos["legacy/api"] = {"mutability": "MUTABLE", "tags": {"team": "legacy"}}
     repos["legacy/web"] = {"mutability": "MUTABLE", "policy": DENY}
     repos["tools"] = {"scan": False}
+    repos["shop-ecr-badlc"] = {"lifecycle": UNTAGGED_PREFIX}
     return repos
 
 
@@ -104,6 +111,10 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     assert by_name["denied"]["repository_policy_file"] == "policies/legacy-web.repository-policy.json"
     assert by_name["legacy/web"]["repository_policy_file"] == by_name["denied"]["repository_policy_file"]
     assert json.loads((tmp_path / by_name["denied"]["repository_policy_file"]).read_text()) == DENY
+    # Nothing is dropped silently: what is not carried over is on stderr, with the reason.
+    assert by_name["badlc"] == {"name": "badlc", "lifecycle": []}
+    assert "not carried over: shop-ecr-badlc: lifecycle policy" in result.stderr
+    assert "tagPrefixList" in result.stderr or "tagPatternList" in result.stderr
 
     check = run_ecrgen("post-deploy", "--config", "ecr.yaml", "--check", cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -185,6 +196,26 @@ def test_access_section_only_when_exact() -> None:
     wider = json.loads(json.dumps(PULL))
     wider["Statement"][0]["Action"].append("ecr:DescribeImages")
     assert importer.access_section(access.parse(wider), arn) is None
+
+
+def _live(name: str, **changes: object) -> importer.LiveRepository:
+    base = importer.LiveRepository(name=name, arn=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{name}",
+                                   image_tag_mutability="IMMUTABLE", exclusion_filters=(),
+                                   scan_on_push=True, encryption_type="AES256", kms_key=None,
+                                   lifecycle_text=None, policy_text=None, tags=())
+    return dataclasses.replace(base, **changes)
+
+
+@given(st.permutations([_live("x-ecr-a"), _live("x-ecr-b", scan_on_push=False), _live("x-ecr-a_b"),
+                        _live("x-ecr-a-b", image_tag_mutability="MUTABLE"), _live("other/a"),
+                        _live("x-ecr-c", policy_text=json.dumps(DENY), tags=(("k", "v"),))]))
+def test_same_repositories_in_any_order_give_the_same_bytes(repos: list[importer.LiveRepository]) -> None:
+    result = importer.build(repos, "# header\n")
+    assert result.text == importer.build(sorted(repos, key=lambda r: r.name), "# header\n").text
+    data = yaml.safe_load(result.text)
+    # a-b and a_b give one logical id: the later keeps its exact name under a numbered one.
+    assert [r["name"] for r in data["repositories"]] == ["a", "a-b", "a_b-2", "b", "c", "other/a"]
+    assert data["repositories"][2]["physical_name"] == "x-ecr-a_b"
 
 
 def test_system_name_inferred_from_most_names() -> None:
