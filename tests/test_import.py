@@ -222,3 +222,56 @@ def test_system_name_inferred_from_most_names() -> None:
     names = ["a-ecr-x", "a-ecr-y", "b-ecr-z", "plain"]
     assert importer.infer_system_name(names, "${SystemName}-ecr-{name}") == "a"
     assert importer.infer_system_name(["plain"], "${SystemName}-ecr-{name}") == "imported"
+
+
+# --- the IMPORT change set (moto has none: botocore's Stubber) -------------------------------
+
+def _stubbed_cfn() -> tuple[object, object]:
+    from botocore.stub import Stubber
+
+    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x",
+                       aws_secret_access_key="x", endpoint_url="http://127.0.0.1:9")
+    return cfn, Stubber(cfn)
+
+
+RESOURCES = [{"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": "EcrApi",
+              "ResourceIdentifier": {"RepositoryName": "legacy/api"}}]
+NAMES = {"StackName": "old", "ChangeSetName": "ecrgen-import"}
+
+
+def test_import_change_set_is_created_waited_for_and_executed() -> None:
+    from generator.aws import cfn_import
+
+    cfn, stubber = _stubbed_cfn()
+    stubber.add_response("create_change_set", {"Id": "cs"}, {
+        **NAMES, "ChangeSetType": "IMPORT", "TemplateBody": "body", "ResourcesToImport": RESOURCES,
+        "Parameters": [{"ParameterKey": "SystemName", "ParameterValue": "shop"}]})
+    stubber.add_response("describe_change_set", {"Status": "CREATE_PENDING"}, NAMES)
+    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"}, NAMES)
+    stubber.add_response("execute_change_set", {}, NAMES)
+    stubber.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "old", "StackStatus": "IMPORT_COMPLETE", "CreationTime": "2026-01-01T00:00:00Z"}]},
+        {"StackName": "old"})
+    with stubber, pytest.MonkeyPatch.context() as patch:
+        patch.setattr("time.sleep", lambda _: None)
+        cfn_import.import_stack(cfn, "old", "body", RESOURCES, "shop")
+    stubber.assert_no_pending_responses()
+
+
+def test_a_failed_change_set_is_reported_with_its_reason_and_not_executed() -> None:
+    from generator.aws import cfn_import
+
+    cfn, stubber = _stubbed_cfn()
+    stubber.add_response("create_change_set", {"Id": "cs"})
+    stubber.add_response("describe_change_set", {
+        "Status": "FAILED", "StatusReason": "Resources [EcrApi] do not exist"}, NAMES)
+    with stubber, pytest.raises(cfn_import.ImportFailed, match=r"wait for the change set: .*do not exist"):
+        cfn_import.import_stack(cfn, "old", "body", RESOURCES, "shop")
+    stubber.assert_no_pending_responses()  # no execute-change-set after a failed change set
+
+
+def test_execute_needs_cfn_import(tmp_path: Path) -> None:
+    result = run_ecrgen("import", "--execute", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--execute needs --cfn-import" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -33,6 +33,8 @@ def import_(
     force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
     cfn_import: bool = typer.Option(False, "--cfn-import", help="Also write the template and "
                                     "resources-to-import.json for a CloudFormation IMPORT change set."),
+    execute: bool = typer.Option(False, "--execute", help="With --cfn-import: also create and execute "
+                                 "the IMPORT change set, instead of printing the commands."),
     stack_name: str = typer.Option(None, "--stack-name", metavar="NAME",
                                    help="With --cfn-import: the stack in the printed commands "
                                         "(default: SYSTEM-ecr)."),
@@ -50,8 +52,9 @@ def import_(
     differs. Policies that `lifecycle:` or `access:` cannot express exactly go to files in
     --policies-dir; anything not carried over is listed on stderr with the reason.
 
-    Exit codes: 0 written, 1 written but a repository could not be read (listed), 2 bad input
-    (flags, an existing file without --force, a filter that selects nothing, credentials).
+    Exit codes: 0 written, 1 written but a repository could not be read (listed) or the
+    --execute import failed, 2 bad input (flags, an existing file without --force, a filter that
+    selects nothing, credentials).
     """
     from generator import importer
     from generator.aws import importer as aws_importer
@@ -61,6 +64,8 @@ def import_(
 
     pattern = name_pattern or DEFAULT_NAME_PATTERN
     _check_flags(pattern, system_name, SYSTEM_NAME_PATTERN)
+    if execute and not cfn_import:
+        raise InputError(COMMAND, Problem("--execute needs --cfn-import", field="--execute"))
     base = out.parent
     if out.exists() and not force:
         raise InputError(str(out), "exists; pass --force to overwrite it")
@@ -94,9 +99,13 @@ def import_(
                                    for path in existing])
     _write(files, out)
     _report(result, errors, counter, out, len(live))
-    if cfn_import:
-        _print_commands(base / "templates", out.stem, stack_name or f"{result.system_name}-ecr",
-                        result.system_name)
+    stack = stack_name or f"{result.system_name}-ecr"
+    if execute:
+        failed = _execute(files, base / "templates", out.stem, stack, result.system_name,
+                          {"region": region, "profile": profile, "endpoint_url": endpoint_url})
+        errors = errors or failed
+    elif cfn_import:
+        _print_commands(base / "templates", out.stem, stack, result.system_name)
     if errors:
         raise typer.Exit(1)
 
@@ -176,6 +185,30 @@ def _report(result: Any, errors: dict[str, str], counter: Any, out: Path, count:
     typer.echo(f"wrote {out} ({plural(count, 'repository')}{files})", err=True)
     calls = ", ".join(f"{op} {n}" for op, n in sorted(counter.counts.items()))
     typer.echo(f"api calls: {calls}", err=True)
+
+
+def _execute(files: dict[Path, str], directory: Path, stem: str, stack: str, system_name: str,
+             aws: dict[str, str | None]) -> dict[str, str]:
+    """Run the IMPORT change set; {stack: reason} when it failed."""
+    from generator.aws import cfn_import
+    from generator.aws.client import make_client, user_errors
+
+    body = files[directory / f"{stem}.import.yaml"]
+    if len(body.encode()) > cfn_import.MAX_DIRECT_BODY_BYTES:
+        raise InputError(COMMAND, Problem(f"the template is {len(body.encode()):,} bytes, over the "
+                                          f"{cfn_import.MAX_DIRECT_BODY_BYTES:,} a direct change set takes: "
+                                          "run without --execute and use the printed commands with "
+                                          "--template-url (S3)", field="--execute"))
+    resources = json.loads(files[directory / f"{stem}.resources-to-import.json"])
+    cfn = make_client("cloudformation", **aws)
+    try:
+        with user_errors("importing into CloudFormation"):
+            cfn_import.import_stack(cfn, stack, body, resources, system_name)
+    except cfn_import.ImportFailed as exc:
+        typer.echo(f"stack {stack}: import failed at {exc}", err=True)
+        return {stack: str(exc)}
+    typer.echo(f"stack {stack}: imported {plural(len(resources), 'repository')}")
+    return {}
 
 
 def _print_commands(directory: Path, stem: str, stack: str, system_name: str) -> None:
