@@ -90,10 +90,19 @@ def build(repositories: Sequence[LiveRepository], header: str, system_name: str 
 # --- names ----------------------------------------------------------------------------------
 
 def _pattern_regex(name_pattern: str, system: str | None) -> re.Pattern[str]:
-    system_part = re.escape(system) if system else r"(?P<system>[a-z0-9][a-z0-9._/-]*?)"
-    parts = re.split(r"(\$\{SystemName\}|\{name\})", name_pattern)
-    regex = "".join(system_part if p == SYSTEM_NAME_PLACEHOLDER else r"(?P<name>.+)" if p == "{name}"
-                    else re.escape(p) for p in parts)
+    """Groups `system` (unless given) and `name`; a placeholder used twice matches the same text."""
+    groups = {SYSTEM_NAME_PLACEHOLDER: ("system", r"[a-z0-9][a-z0-9._/-]*?"), "{name}": ("name", ".+")}
+    seen: set[str] = set()
+    regex = ""
+    for part in re.split(r"(\$\{SystemName\}|\{name\})", name_pattern):
+        if part == SYSTEM_NAME_PLACEHOLDER and system:
+            regex += re.escape(system)
+        elif part in groups:
+            group, body = groups[part]
+            regex += f"(?P={group})" if group in seen else f"(?P<{group}>{body})"
+            seen.add(group)
+        else:
+            regex += re.escape(part)
     return re.compile(regex + r"\Z")
 
 

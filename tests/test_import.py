@@ -222,6 +222,8 @@ def test_system_name_inferred_from_most_names() -> None:
     names = ["a-ecr-x", "a-ecr-y", "b-ecr-z", "plain"]
     assert importer.infer_system_name(names, "${SystemName}-ecr-{name}") == "a"
     assert importer.infer_system_name(["plain"], "${SystemName}-ecr-{name}") == "imported"
+    # A placeholder used twice must match the same text both times.
+    assert importer.infer_system_name(["a/x-a-y", "a/x-a-z", "b/x-c-r"], "${SystemName}/x-${SystemName}-{name}") == "a"
 
 
 # --- the IMPORT change set (moto has none: botocore's Stubber) -------------------------------
