@@ -157,7 +157,7 @@ def test_filter_and_cfn_import(registry: dict[str, dict], tmp_path: Path) -> Non
     assert "execute-change-set --stack-name old" in result.stdout
 
 
-@pytest.mark.parametrize("case", ["exists", "nothing", "no-credentials"])
+@pytest.mark.parametrize("case", ["exists", "nothing", "no-credentials", "policies-outside"])
 def test_bad_input_writes_nothing(registry: dict[str, dict], tmp_path: Path, case: str,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["import"]
@@ -165,6 +165,8 @@ def test_bad_input_writes_nothing(registry: dict[str, dict], tmp_path: Path, cas
         (tmp_path / "ecr.yaml").write_text("mine\n")
     if case == "nothing":
         args += ["--filter", "nope-*"]
+    if case == "policies-outside":
+        args += ["--policies-dir", str(tmp_path.parent / "elsewhere")]
     if case == "no-credentials":
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             monkeypatch.delenv(key)
@@ -172,8 +174,10 @@ def test_bad_input_writes_nothing(registry: dict[str, dict], tmp_path: Path, cas
     result = run_ecrgen(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert {"exists": "--force", "nothing": "--filter", "no-credentials": "credentials"}[case] in result.stderr
+    assert {"exists": "--force", "nothing": "--filter", "no-credentials": "credentials",
+            "policies-outside": "--policies-dir: "}[case] in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert not (tmp_path.parent / "elsewhere").exists()
     if case == "exists":
         assert (tmp_path / "ecr.yaml").read_text() == "mine\n"
 
