@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_valid
 
 from generator import access, lifecycle, source, targets
 from generator.access import AccessField
+from generator.access_file import RepositoryPolicyFiles
 from generator.errors import InputError, Problem
 from generator.notifications import Notifications, NotificationSettings, resolve_notifications
 from generator.registry import SYSTEM_NAME_PLACEHOLDER, RegistrySection
@@ -109,16 +110,21 @@ class Settings(Strict):
     tags: dict[str, str] | None = None
     deletion_policy: Literal["Retain", "Delete"] | None = None
     access: AccessField = None
+    repository_policy_file: str | None = None
 
     @model_validator(mode="after")
     def _one_policy_source(self) -> Settings:
         if self.lifecycle is not None and self.lifecycle_policy_file is not None:
             raise ValueError("set either lifecycle or lifecycle_policy_file, not both")
+        if self.access is not None and self.repository_policy_file is not None:
+            raise ValueError("set either access or repository_policy_file, not both")
         return self
 
 
 class RepositoryEntry(Settings):
     name: Annotated[str, Field(min_length=1)]
+    # The exact repository name, for one that does not follow name_pattern (an adopted one).
+    physical_name: str | None = None
 
 
 class ConfigFile(Strict):
@@ -257,6 +263,7 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         raise InputError(doc.source, problems)
 
     policies = _PolicyCache(doc, base, problems)
+    repository_policies = RepositoryPolicyFiles(doc, base, problems)
     default_policy = policies.get(raw.defaults, ("defaults",))
     repositories: list[Repository] = []
     seen_names: dict[str, int] = {}
@@ -264,9 +271,11 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
     for index, entry in enumerate(raw.repositories):
         at: Path_ = ("repositories", index)
         repo = _resolve_repository(doc, raw, entry, at, policies, default_policy, problems)
+        repo = replace(repo, access_policy=repository_policies.policy_for(entry, raw.defaults, at))
         physical = repo.physical_name(raw.system_name)
         if not REPOSITORY_NAME.match(physical):
-            problems.append(doc.problem((*at, "name"), f"gives repository name {physical!r}, which ECR "
+            field = "physical_name" if entry.physical_name else "name"
+            problems.append(doc.problem((*at, field), f"gives repository name {physical!r}, which ECR "
                                         "rejects: 2-256 lowercase letters, digits, '.', '_', '-', '/' "
                                         "starting and ending with a letter or digit"))
         elif physical in seen_names:
@@ -329,7 +338,7 @@ def _resolve_repository(doc: Document, raw: ConfigFile, entry: RepositoryEntry, 
         policy = policies.get(entry, at)
     else:
         policy = default_policy
-    name_template = raw.name_pattern.replace("{name}", entry.name)
+    name_template = entry.physical_name or raw.name_pattern.replace("{name}", entry.name)
     return Repository(
         name=entry.name, logical_id=logical_id(entry.name), name_template=name_template,
         image_tag_mutability=mutability, mutability_exclusions=tuple(exclusions),
@@ -337,8 +346,7 @@ def _resolve_repository(doc: Document, raw: ConfigFile, entry: RepositoryEntry, 
         encryption=_pick(entry, raw.defaults, "encryption", Encryption())[0],
         policy=policy,
         tags={**(raw.defaults.tags or {}), **(entry.tags or {})},
-        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0],
-        access_policy=access.policy_of(_pick(entry, raw.defaults, "access", None)[0]))
+        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0])
 
 
 class _PolicyCache:

@@ -126,7 +126,9 @@ def desired_metadata(repo: Repository) -> dict[str, Any]:
 
 
 def _repository(repo: Repository, settings_via: str) -> ecr.Repository:
-    props: dict[str, Any] = {"RepositoryName": Sub(repo.name_template)}
+    # A `physical_name` is a literal: an Fn::Sub without variables draws a cfn-lint warning.
+    name = Sub(repo.name_template) if "${" in repo.name_template else repo.name_template
+    props: dict[str, Any] = {"RepositoryName": name}
     if settings_via == "template":
         props["ImageTagMutability"] = repo.image_tag_mutability
         if repo.mutability_exclusions:
@@ -166,7 +168,11 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
         arns: list[Any] = [GetAtt(repo.logical_id, "Arn") for repo in config.repositories]
     else:
         pattern = config.name_pattern.replace("{name}", "*")
-        arns = [Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{pattern}")]
+        arns = [Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{name}")
+                # Repositories with a `physical_name` outside the pattern are named one by one.
+                for name in dict.fromkeys([pattern, *(
+                    repo.name_template for repo in config.repositories
+                    if repo.name_template != config.name_pattern.replace("{name}", repo.name))])]
     actions = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:PutImageTagMutability",
                "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy"]
     if any(repo.access_policy for repo in config.repositories):

@@ -83,6 +83,10 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen post-deploy --config ecr.yaml --system-name myapp": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --dry-run": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --output json": (0, '"inSync": 2'),
+    # README.md, adopting the repositories that exist by then
+    "ecrgen import --out adopted/ecr.yaml --cfn-import --stack-name adopted-ecr":
+        (0, "wrote adopted/ecr.yaml (2 repositories"),
+    "ecrgen post-deploy --config adopted/ecr.yaml --check": (0, "2 repositories: 2 in-sync"),
     # README.md, before any image is pushed
     "ecrgen findings --stack-name myapp-ecr --fail-on CRITICAL": (0, "NO_IMAGES"),
     "ecrgen findings --stack-name myapp-ecr --output sarif > findings.sarif": (0, None),

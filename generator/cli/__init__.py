@@ -11,6 +11,7 @@ import sys
 import typer
 
 from generator.cli import findings as _findings
+from generator.cli import import_ as _import
 from generator.cli import lifecycle as _lifecycle
 from generator.cli import lint as _lint
 from generator.cli import post_deploy as _post_deploy
@@ -29,6 +30,7 @@ app.command("template")(_template.template)
 app.command("lint")(_lint.lint)
 app.command("post-deploy")(_post_deploy.post_deploy)
 app.command("findings")(_findings.findings)
+app.command("import")(_import.import_)
 app.add_typer(_lifecycle.app, name="lifecycle")
 
 

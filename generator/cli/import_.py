@@ -1,0 +1,224 @@
+"""`ecrgen import`: write the ecr.yaml (and policy files) that reproduce a live registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from generator.errors import InputError, Problem
+from generator.wording import plural
+
+COMMAND = "import"
+CHANGE_SET = "ecrgen-import"
+
+
+def import_(
+    filters: list[str] = typer.Option([], "--filter", show_default=False, metavar="GLOB",
+                                      help="Import only repositories whose name matches (repeatable)."),
+    system_name: str = typer.Option(None, "--system-name", metavar="NAME",
+                                    help="The SystemName (default: the prefix most names share)."),
+    name_pattern: str = typer.Option(None, "--name-pattern", metavar="PATTERN",
+                                     help="How names are made, e.g. '${SystemName}-ecr-{name}'."),
+    out: Path = typer.Option(Path("ecr.yaml"), "--out", "-o", metavar="FILE", help="The ecr.yaml to write."),
+    policies_dir: Path = typer.Option(None, "--policies-dir", metavar="DIR",
+                                      show_default="policies/ beside --out",
+                                      help="Where policies that ecr.yaml cannot express go."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+    cfn_import: bool = typer.Option(False, "--cfn-import", help="Also write the template and "
+                                    "resources-to-import.json for a CloudFormation IMPORT change set."),
+    execute: bool = typer.Option(False, "--execute", help="With --cfn-import: also create and execute "
+                                 "the IMPORT change set, instead of printing the commands."),
+    stack_name: str = typer.Option(None, "--stack-name", metavar="NAME",
+                                   help="With --cfn-import: the stack in the printed commands "
+                                        "(default: SYSTEM-ecr)."),
+    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
+    profile: str = typer.Option(None, "--profile", metavar="PROFILE",
+                                help="AWS profile (default: AWS_PROFILE)."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
+                                     help="Endpoint (default: AWS_ENDPOINT_URL[_ECR])."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
+                                    help="Parallel API calls (1-64)."),
+) -> None:
+    """Read the live repositories and write the ecr.yaml that reproduces them.
+
+    Settings most repositories share go into `defaults`; each repository lists only where it
+    differs. Policies that `lifecycle:` or `access:` cannot express exactly go to files in
+    --policies-dir; anything not carried over is listed on stderr with the reason.
+
+    Exit codes: 0 written, 1 written but a repository could not be read (listed) or the
+    --execute import failed, 2 bad input (flags, an existing file without --force, a filter that
+    selects nothing, credentials).
+    """
+    from generator import importer
+    from generator.aws import importer as aws_importer
+    from generator.aws.client import make_client, user_errors
+    from generator.aws.ecr import CallCounter
+    from generator.config import DEFAULT_NAME_PATTERN, SYSTEM_NAME_PATTERN
+
+    pattern = name_pattern or DEFAULT_NAME_PATTERN
+    _check_flags(pattern, system_name, SYSTEM_NAME_PATTERN)
+    if execute and not cfn_import:
+        raise InputError(COMMAND, Problem("--execute needs --cfn-import", field="--execute"))
+    base = out.parent
+    if out.exists() and not force:
+        raise InputError(str(out), "exists; pass --force to overwrite it")
+    ecr = make_client("ecr", region=region, profile=profile, endpoint_url=endpoint_url,
+                      pool_size=concurrency)
+    counter = CallCounter()
+    counter.attach(ecr)
+    with user_errors("reading the registry"):
+        described = aws_importer.list_repositories(ecr, filters)
+        if not described:
+            selected = f"matches --filter {' '.join(filters)}" if filters else "exists in the registry"
+            raise InputError(COMMAND, Problem(f"no repository {selected}", field="--filter"))
+        live, errors = aws_importer.read(ecr, described, concurrency)
+    if not live:
+        raise InputError(COMMAND, [Problem(f"{name}: {error}") for name, error in sorted(errors.items())])
+    policies_dir = base / "policies" if policies_dir is None else policies_dir
+    policies_ref = Path(os.path.relpath(policies_dir, base)).as_posix()
+    if policies_ref.startswith(".."):
+        raise InputError(COMMAND, Problem(f"{policies_dir} must be inside {base.resolve()}, where "
+                                          f"{out.name} refers to it from", field="--policies-dir"))
+    header = _header(live[0].arn, ecr.meta.region_name, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+    result = importer.build(live, header, system_name, pattern, policies_ref)
+    files = {out: result.text, **{base / ref: text for ref, text in result.policy_files.items()}}
+    cfg = _validated(out.name, result)
+    if cfn_import:
+        files.update(_cfn_import_files(cfg, base / "templates", out.stem))
+    existing = [path for path, text in files.items() if path != out and path.exists() and not force
+                and path.read_text(encoding="utf-8") != text]
+    if existing:
+        raise InputError(COMMAND, [Problem(f"{path} exists; pass --force to overwrite it")
+                                   for path in existing])
+    _write(files, out)
+    _report(result, errors, counter, out, len(live))
+    stack = stack_name or f"{result.system_name}-ecr"
+    if execute:
+        failed = _execute(files, base / "templates", out.stem, stack, result.system_name,
+                          {"region": region, "profile": profile, "endpoint_url": endpoint_url})
+        errors = errors or failed
+    elif cfn_import:
+        _print_commands(base / "templates", out.stem, stack, result.system_name)
+    if errors:
+        raise typer.Exit(1)
+
+
+def _check_flags(pattern: str, system_name: str | None, system_pattern: str) -> None:
+    problems = []
+    if "{name}" not in pattern or any(c in pattern.replace("${SystemName}", "").replace("{name}", "")
+                                      for c in "${}"):
+        problems.append(Problem(f"{pattern!r} must contain {{name}} and may contain ${{SystemName}}; "
+                                "no other placeholders", field="--name-pattern"))
+    if system_name is not None and not re.match(system_pattern, system_name):
+        problems.append(Problem(f"{system_name!r} is not a valid repository name part: lowercase letters, "
+                                "digits, '.', '_', '-', '/'", field="--system-name"))
+    if problems:
+        raise InputError(COMMAND, problems)
+
+
+def _header(arn: str, region: str, endpoint: str | None) -> str:
+    """When and where: SOURCE_DATE_EPOCH, when set, fixes the time (reproducible output)."""
+    account = arn.split(":")[4] if arn.count(":") >= 5 else "unknown"
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch) if epoch else None))
+    where = f"account {account}, region {region}" + (f", endpoint {endpoint}" if endpoint else "")
+    return (f"# Imported by `ecrgen import` from ECR ({where}) at {when}.\n"
+            "# Review it and commit it: from now on this file describes these repositories.\n")
+
+
+def _validated(name: str, result: Any) -> Any:
+    """The written files load as a config (checked in a scratch copy before anything is written)."""
+    from generator import config as config_module
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for ref, text in result.policy_files.items():
+            path = root / ref
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        (root / name).write_text(result.text, encoding="utf-8")
+        return config_module.load(root / name)
+
+
+def _cfn_import_files(cfg: Any, directory: Path, stem: str) -> dict[Path, str]:
+    """The template to import with (no outputs: an IMPORT change set adds resources only) and the
+    resources-to-import list."""
+    from dataclasses import replace
+
+    from generator import template as template_module
+
+    bare = replace(cfg, outputs=(), post_deploy_policy=False, notifications=None, registry=None)
+    try:
+        text = template_module.render(template_module.build(bare), "yaml", f"{stem}.yaml")
+    except template_module.TemplateLimitError as exc:
+        raise InputError(COMMAND, Problem(str(exc), field="--cfn-import")) from None
+    resources = [{"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": repo.logical_id,
+                  "ResourceIdentifier": {"RepositoryName": repo.physical_name(cfg.system_name)}}
+                 for repo in cfg.repositories]
+    return {directory / f"{stem}.import.yaml": text,
+            directory / f"{stem}.resources-to-import.json": json.dumps(resources, indent=2) + "\n"}
+
+
+def _write(files: dict[Path, str], out: Path) -> None:
+    """Policy files and templates first, ecr.yaml last: it refers to them."""
+    from generator.fileio import write_atomic
+
+    for path, text in files.items():
+        if path != out:
+            write_atomic(path, text)
+    write_atomic(out, files[out])
+
+
+def _report(result: Any, errors: dict[str, str], counter: Any, out: Path, count: int) -> None:
+    for line in result.not_carried:
+        typer.echo(f"not carried over: {line}", err=True)
+    for name, error in sorted(errors.items()):
+        typer.echo(f"not imported: {name}: {error}", err=True)
+    files = f", {plural(len(result.policy_files), 'policy file')}" if result.policy_files else ""
+    typer.echo(f"wrote {out} ({plural(count, 'repository')}{files})", err=True)
+    calls = ", ".join(f"{op} {n}" for op, n in sorted(counter.counts.items()))
+    typer.echo(f"api calls: {calls}", err=True)
+
+
+def _execute(files: dict[Path, str], directory: Path, stem: str, stack: str, system_name: str,
+             aws: dict[str, str | None]) -> dict[str, str]:
+    """Run the IMPORT change set; {stack: reason} when it failed."""
+    from generator.aws import cfn_import
+    from generator.aws.client import make_client, user_errors
+
+    body = files[directory / f"{stem}.import.yaml"]
+    if len(body.encode()) > cfn_import.MAX_DIRECT_BODY_BYTES:
+        raise InputError(COMMAND, Problem(f"the template is {len(body.encode()):,} bytes, over the "
+                                          f"{cfn_import.MAX_DIRECT_BODY_BYTES:,} a direct change set takes: "
+                                          "run without --execute and use the printed commands with "
+                                          "--template-url (S3)", field="--execute"))
+    resources = json.loads(files[directory / f"{stem}.resources-to-import.json"])
+    cfn = make_client("cloudformation", **aws)
+    try:
+        with user_errors("importing into CloudFormation"):
+            cfn_import.import_stack(cfn, stack, body, resources, system_name)
+    except cfn_import.ImportFailed as exc:
+        typer.echo(f"stack {stack}: import failed at {exc}", err=True)
+        return {stack: str(exc)}
+    typer.echo(f"stack {stack}: imported {plural(len(resources), 'repository')}")
+    return {}
+
+
+def _print_commands(directory: Path, stem: str, stack: str, system_name: str) -> None:
+    template = directory / f"{stem}.import.yaml"
+    resources = directory / f"{stem}.resources-to-import.json"
+    typer.echo(f"wrote {template} and {resources}; to bring the repositories under CloudFormation, run:")
+    typer.echo(f"  aws cloudformation create-change-set --stack-name {stack} --change-set-name {CHANGE_SET} "
+               f"--change-set-type IMPORT --template-body file://{template} "
+               f"--resources-to-import file://{resources} "
+               f"--parameters ParameterKey=SystemName,ParameterValue={system_name}")
+    typer.echo(f"  aws cloudformation wait change-set-create-complete --stack-name {stack} "
+               f"--change-set-name {CHANGE_SET}")
+    typer.echo(f"  aws cloudformation execute-change-set --stack-name {stack} --change-set-name {CHANGE_SET}")

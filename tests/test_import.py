@@ -1,0 +1,283 @@
+"""`ecrgen import` against moto: the imported ecr.yaml reproduces the registry (post-deploy --check
+is clean), its template lints clean, the output is deterministic, and bad input writes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator import access, importer, lifecycle
+from tests.conftest import run_ecrgen
+
+ACCOUNT = "123456789012"
+OTHER = "111122223333"
+KEEP_10 = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                                       "countUnit": "days", "countNumber": 7},
+                      "action": {"type": "expire"}},
+                     {"rulePriority": 2, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                                       "countNumber": 10}, "action": {"type": "expire"}}]}
+# Priorities 5 and 9: the rules keep their priorities explicitly.
+SPACED = {"rules": [{"rulePriority": 9, "description": "old", "selection": {
+    "tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 3},
+    "action": {"type": "expire"}},
+    {"rulePriority": 5, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                      "countUnit": "days", "countNumber": 1}, "action": {"type": "expire"}}]}
+# `tagged` without a tag list: ECR's documentation says it is invalid, moto takes it.
+UNTAGGED_PREFIX = {"rules": [{"rulePriority": 1, "selection": {
+    "tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]}
+PULL = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "Pull", "Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": list(access.READ_ACTIONS)}]}
+# A Deny statement: no `access:` section renders it, so it goes to a file.
+DENY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "NoDelete", "Effect": "Deny", "Principal": "*", "Action": ["ecr:BatchDeleteImage"]}]}
+
+
+def _registry() -> dict[str, dict]:
+    """30 repositories, mostly in the `shop-ecr-{name}` pattern, with varied settings."""
+    repos: dict[str, dict] = {}
+    for i in range(19):
+        repos[f"shop-ecr-svc{i:02d}"] = {"lifecycle": KEEP_10, "tags": {"team": "shop", "n": str(i % 3)}}
+    repos["shop-ecr-mutable"] = {"mutability": "MUTABLE", "lifecycle": KEEP_10}
+    repos["shop-ecr-mutx"] = {"mutability": "MUTABLE_WITH_EXCLUSION", "filters": ["release-*", "v*"]}
+    repos["shop-ecr-immx"] = {"mutability": "IMMUTABLE_WITH_EXCLUSION", "filters": ["latest"]}
+    repos["shop-ecr-noscan"] = {"scan": False, "lifecycle": SPACED}
+    repos["shop-ecr-kms"] = {"kms": True, "lifecycle": KEEP_10}
+    repos["shop-ecr-pulled"] = {"policy": PULL, "lifecycle": KEEP_10}
+    repos["shop-ecr-denied"] = {"policy": DENY}
+    repos["legacy/api"] = {"mutability": "MUTABLE", "tags": {"team": "legacy"}}
+    repos["legacy/web"] = {"mutability": "MUTABLE", "policy": DENY}
+    repos["tools"] = {"scan": False}
+    repos["shop-ecr-badlc"] = {"lifecycle": UNTAGGED_PREFIX}
+    return repos
+
+
+def _create(repos: dict[str, dict]) -> None:
+    ecr = boto3.client("ecr")
+    for name, spec in repos.items():
+        args: dict = {"repositoryName": name, "imageTagMutability": spec.get("mutability", "IMMUTABLE"),
+                      "imageScanningConfiguration": {"scanOnPush": spec.get("scan", True)}}
+        if spec.get("filters"):
+            args["imageTagMutabilityExclusionFilters"] = [
+                {"filterType": "WILDCARD", "filter": f} for f in spec["filters"]]
+        if spec.get("kms"):
+            args["encryptionConfiguration"] = {"encryptionType": "KMS"}
+        if spec.get("tags"):
+            args["tags"] = [{"Key": k, "Value": v} for k, v in spec["tags"].items()]
+        ecr.create_repository(**args)
+        if "lifecycle" in spec:
+            ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(spec["lifecycle"]))
+        if "policy" in spec:
+            ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(spec["policy"]))
+
+
+@pytest.fixture()
+def registry(aws: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    repos = _registry()
+    _create(repos)
+    return repos
+
+
+def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
+    result = run_ecrgen("import", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "ecr.yaml").read_text()
+    assert text.startswith("# Imported by `ecrgen import` from ECR (account")
+    assert "2026-01-01T00:00:00Z" in text
+    data = yaml.safe_load(text)
+    assert data["system_name"] == "shop"
+    by_name = {repo["name"]: repo for repo in data["repositories"]}
+    assert len(by_name) == 30
+    # Shared settings are factored: the 20 plain services list nothing but their name and tags;
+    # a repository without the common lifecycle policy opts out of it.
+    assert data["defaults"] == {"lifecycle": [{"tag_status": "untagged", "since_pushed_days": 7},
+                                              {"tag_status": "any", "keep_last": 10}]}
+    assert by_name["svc01"] == {"name": "svc01", "tags": {"n": "1", "team": "shop"}}
+    assert by_name["tools"] == {"name": "tools", "physical_name": "tools", "scan_on_push": False,
+                                "lifecycle": []}
+    assert by_name["legacy/api"]["physical_name"] == "legacy/api"
+    assert by_name["mutx"]["mutability_exclusions"] == ["release-*", "v*"]
+    assert by_name["noscan"]["scan_on_push"] is False
+    assert [r.get("priority") for r in by_name["noscan"]["lifecycle"]] == [9, 5]
+    assert by_name["kms"]["encryption"]["type"] == "KMS"
+    assert by_name["pulled"]["access"] == {"pull": {"accounts": [OTHER]}}
+    assert by_name["denied"]["repository_policy_file"] == "policies/legacy-web.repository-policy.json"
+    assert by_name["legacy/web"]["repository_policy_file"] == by_name["denied"]["repository_policy_file"]
+    assert json.loads((tmp_path / by_name["denied"]["repository_policy_file"]).read_text()) == DENY
+    # Nothing is dropped silently: what is not carried over is on stderr, with the reason.
+    assert by_name["badlc"] == {"name": "badlc", "lifecycle": []}
+    assert "not carried over: shop-ecr-badlc: lifecycle policy" in result.stderr
+    assert "tagPrefixList" in result.stderr or "tagPatternList" in result.stderr
+
+    check = run_ecrgen("post-deploy", "--config", "ecr.yaml", "--check", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    built = run_ecrgen("template", "--config", "ecr.yaml", "--out", "out.yaml", "--no-lint", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "RepositoryName: legacy/api" in (tmp_path / "out.yaml").read_text()
+    linted = run_ecrgen("lint", "out.yaml", cwd=tmp_path)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+    again = run_ecrgen("import", "--out", "again.yaml", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again.yaml").read_bytes() == (tmp_path / "ecr.yaml").read_bytes()
+
+
+def test_drift_after_import_is_found(registry: dict[str, dict], tmp_path: Path) -> None:
+    """The round trip check can fail: a change made after the import is drift."""
+    assert run_ecrgen("import", cwd=tmp_path).returncode == 0
+    boto3.client("ecr").put_image_scanning_configuration(
+        repositoryName="shop-ecr-svc03", imageScanningConfiguration={"scanOnPush": False})
+    check = run_ecrgen("post-deploy", "--config", "ecr.yaml", "--check", cwd=tmp_path)
+    assert check.returncode == 1
+
+
+def test_filter_and_cfn_import(registry: dict[str, dict], tmp_path: Path) -> None:
+    result = run_ecrgen("import", "--filter", "legacy/*", "--cfn-import", "--stack-name", "old", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load((tmp_path / "ecr.yaml").read_text())
+    assert sorted(r["name"] for r in data["repositories"]) == ["legacy/api", "legacy/web"]
+    resources = json.loads((tmp_path / "templates/ecr.resources-to-import.json").read_text())
+    assert resources == [
+        {"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": "EcrLegacyApi",
+         "ResourceIdentifier": {"RepositoryName": "legacy/api"}},
+        {"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": "EcrLegacyWeb",
+         "ResourceIdentifier": {"RepositoryName": "legacy/web"}}]
+    template = yaml.safe_load((tmp_path / "templates/ecr.import.yaml").read_text().replace("!", ""))
+    assert {r["DeletionPolicy"] for r in template["Resources"].values()} == {"Retain"}
+    assert "Outputs" not in template
+    assert "--change-set-type IMPORT" in result.stdout
+    assert "execute-change-set --stack-name old" in result.stdout
+
+
+@pytest.mark.parametrize("case", ["exists", "nothing", "no-credentials", "policies-outside"])
+def test_bad_input_writes_nothing(registry: dict[str, dict], tmp_path: Path, case: str,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["import"]
+    if case == "exists":
+        (tmp_path / "ecr.yaml").write_text("mine\n")
+    if case == "nothing":
+        args += ["--filter", "nope-*"]
+    if case == "policies-outside":
+        args += ["--policies-dir", str(tmp_path.parent / "elsewhere")]
+    if case == "no-credentials":
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(key)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_ecrgen(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert {"exists": "--force", "nothing": "--filter", "no-credentials": "credentials",
+            "policies-outside": "--policies-dir: "}[case] in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert not (tmp_path.parent / "elsewhere").exists()
+    if case == "exists":
+        assert (tmp_path / "ecr.yaml").read_text() == "mine\n"
+
+
+# --- the pure core --------------------------------------------------------------------------
+
+def test_lifecycle_rules_round_trip_keeps_priorities() -> None:
+    policy = lifecycle.parse(SPACED)
+    rules = importer.lifecycle_rules(policy)
+    assert rules is not None and [r["priority"] for r in rules] == [9, 5]
+    assert importer.lifecycle_rules(lifecycle.parse(KEEP_10)) == [
+        {"tag_status": "untagged", "since_pushed_days": 7}, {"tag_status": "any", "keep_last": 10}]
+
+
+def test_access_section_only_when_exact() -> None:
+    arn = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/x"
+    assert importer.access_section(access.parse(PULL), arn) == {"pull": {"accounts": [OTHER]}}
+    assert importer.access_section(access.parse(DENY), arn) is None
+    # Pull actions plus one more: not what `access` renders.
+    wider = json.loads(json.dumps(PULL))
+    wider["Statement"][0]["Action"].append("ecr:DescribeImages")
+    assert importer.access_section(access.parse(wider), arn) is None
+
+
+def _live(name: str, **changes: object) -> importer.LiveRepository:
+    base = importer.LiveRepository(name=name, arn=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{name}",
+                                   image_tag_mutability="IMMUTABLE", exclusion_filters=(),
+                                   scan_on_push=True, encryption_type="AES256", kms_key=None,
+                                   lifecycle_text=None, policy_text=None, tags=())
+    return dataclasses.replace(base, **changes)
+
+
+@given(st.permutations([_live("x-ecr-a"), _live("x-ecr-b", scan_on_push=False), _live("x-ecr-a_b"),
+                        _live("x-ecr-a-b", image_tag_mutability="MUTABLE"), _live("other/a"),
+                        _live("x-ecr-c", policy_text=json.dumps(DENY), tags=(("k", "v"),))]))
+def test_same_repositories_in_any_order_give_the_same_bytes(repos: list[importer.LiveRepository]) -> None:
+    result = importer.build(repos, "# header\n")
+    assert result.text == importer.build(sorted(repos, key=lambda r: r.name), "# header\n").text
+    data = yaml.safe_load(result.text)
+    # a-b and a_b give one logical id: the later keeps its exact name under a numbered one.
+    assert [r["name"] for r in data["repositories"]] == ["a", "a-b", "a_b-2", "b", "c", "other/a"]
+    assert data["repositories"][2]["physical_name"] == "x-ecr-a_b"
+
+
+def test_system_name_inferred_from_most_names() -> None:
+    names = ["a-ecr-x", "a-ecr-y", "b-ecr-z", "plain"]
+    assert importer.infer_system_name(names, "${SystemName}-ecr-{name}") == "a"
+    assert importer.infer_system_name(["plain"], "${SystemName}-ecr-{name}") == "imported"
+    # A placeholder used twice must match the same text both times.
+    assert importer.infer_system_name(["a/x-a-y", "a/x-a-z", "b/x-c-r"], "${SystemName}/x-${SystemName}-{name}") == "a"
+
+
+# --- the IMPORT change set (moto has none: botocore's Stubber) -------------------------------
+
+def _stubbed_cfn() -> tuple[object, object]:
+    from botocore.stub import Stubber
+
+    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x",
+                       aws_secret_access_key="x", endpoint_url="http://127.0.0.1:9")
+    return cfn, Stubber(cfn)
+
+
+RESOURCES = [{"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": "EcrApi",
+              "ResourceIdentifier": {"RepositoryName": "legacy/api"}}]
+NAMES = {"StackName": "old", "ChangeSetName": "ecrgen-import"}
+
+
+def test_import_change_set_is_created_waited_for_and_executed() -> None:
+    from generator.aws import cfn_import
+
+    cfn, stubber = _stubbed_cfn()
+    stubber.add_response("create_change_set", {"Id": "cs"}, {
+        **NAMES, "ChangeSetType": "IMPORT", "TemplateBody": "body", "ResourcesToImport": RESOURCES,
+        "Parameters": [{"ParameterKey": "SystemName", "ParameterValue": "shop"}]})
+    stubber.add_response("describe_change_set", {"Status": "CREATE_PENDING"}, NAMES)
+    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"}, NAMES)
+    stubber.add_response("execute_change_set", {}, NAMES)
+    stubber.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "old", "StackStatus": "IMPORT_COMPLETE", "CreationTime": "2026-01-01T00:00:00Z"}]},
+        {"StackName": "old"})
+    with stubber, pytest.MonkeyPatch.context() as patch:
+        patch.setattr("time.sleep", lambda _: None)
+        cfn_import.import_stack(cfn, "old", "body", RESOURCES, "shop")
+    stubber.assert_no_pending_responses()
+
+
+def test_a_failed_change_set_is_reported_with_its_reason_and_not_executed() -> None:
+    from generator.aws import cfn_import
+
+    cfn, stubber = _stubbed_cfn()
+    stubber.add_response("create_change_set", {"Id": "cs"})
+    stubber.add_response("describe_change_set", {
+        "Status": "FAILED", "StatusReason": "Resources [EcrApi] do not exist"}, NAMES)
+    with stubber, pytest.raises(cfn_import.ImportFailed, match=r"wait for the change set: .*do not exist"):
+        cfn_import.import_stack(cfn, "old", "body", RESOURCES, "shop")
+    stubber.assert_no_pending_responses()  # no execute-change-set after a failed change set
+
+
+def test_execute_needs_cfn_import(tmp_path: Path) -> None:
+    result = run_ecrgen("import", "--execute", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--execute needs --cfn-import" in result.stderr
+    assert list(tmp_path.iterdir()) == []
