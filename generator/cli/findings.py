@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from generator.cli import aws_options
 from generator.errors import InputError
 
 COMMAND = "findings"
@@ -48,11 +49,9 @@ def findings(
     ignore: Path = typer.Option(None, "--ignore", metavar="FILE",
                                 help="YAML list of accepted findings, each with a reason."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text, json or sarif."),
-    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
-    profile: str = typer.Option(None, "--profile", metavar="PROFILE",
-                                help="AWS profile (default: AWS_PROFILE)."),
-    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
-                                     help="Endpoint (default: AWS_ENDPOINT_URL[_ECR])."),
+    region: str = aws_options.REGION,
+    profile: str = aws_options.PROFILE,
+    endpoint_url: str = aws_options.ENDPOINT_URL,
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Repositories read in parallel (1-64)."),
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from generator.cli import aws_options
 from generator.errors import InputError, Problem
 from generator.wording import plural
 
@@ -38,11 +39,9 @@ def import_(
     stack_name: str = typer.Option(None, "--stack-name", metavar="NAME",
                                    help="With --cfn-import: the stack in the printed commands "
                                         "(default: SYSTEM-ecr)."),
-    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
-    profile: str = typer.Option(None, "--profile", metavar="PROFILE",
-                                help="AWS profile (default: AWS_PROFILE)."),
-    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
-                                     help="Endpoint (default: AWS_ENDPOINT_URL[_ECR])."),
+    region: str = aws_options.REGION,
+    profile: str = aws_options.PROFILE,
+    endpoint_url: str = aws_options.ENDPOINT_URL,
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Parallel API calls (1-64)."),
 ) -> None:

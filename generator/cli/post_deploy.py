@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from generator.cli import aws_options
 from generator.errors import InputError
 from generator.targets import DEFAULT_EXECUTION_ROLE
 
@@ -40,11 +41,9 @@ def post_deploy(
                                             f"(default: {DEFAULT_EXECUTION_ROLE})."),
     system_name: str = typer.Option(None, "--system-name", metavar="NAME",
                                     help="With --config: the SystemName the stack was deployed with."),
-    region: str = typer.Option(None, "--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
-    profile: str = typer.Option(None, "--profile", metavar="PROFILE",
-                                help="AWS profile (default: AWS_PROFILE)."),
-    endpoint_url: str = typer.Option(None, "--endpoint-url", metavar="URL",
-                                     help="Endpoint (default: AWS_ENDPOINT_URL[_ECR])."),
+    region: str = aws_options.REGION,
+    profile: str = aws_options.PROFILE,
+    endpoint_url: str = aws_options.ENDPOINT_URL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
     check: bool = typer.Option(False, "--check", help="Print the plan, write nothing; exit 1 on drift."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text (a table) or json."),
