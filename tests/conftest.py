@@ -8,11 +8,14 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
@@ -28,12 +31,60 @@ FAKE_ENV = {
 }
 
 
+def load_yaml(text: str) -> Any:
+    """YAML data through libyaml, many times faster than PyYAML's pure-Python reader on a big
+    template (ecrgen reads its own inputs the same way, generator/source.py)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """One moto server process for the whole run; its endpoint URL."""
     proc, url = moto_local.start()
     yield url
     moto_local.stop(proc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models_read_once() -> Iterator[None]:
+    """botocore reads its JSON models (endpoints, each service's API) into each new session, and
+    every in-process `ecrgen` run makes new sessions; here they share the worker's reading. The
+    models are data that never change, so nothing else is shared: not credentials, region or
+    endpoint."""
+    import botocore.session
+
+    original = botocore.session.create_loader
+    loaders: dict[str | None, Any] = {}
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string not in loaders:
+            loader = original(search_path_string)
+            loader._search_paths = _PathsOnce(loader.search_paths)  # boto3 adds its own, per session
+            loaders[search_path_string] = loader
+        return loaders[search_path_string]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(botocore.session, "create_loader", create_loader)
+    yield
+    patch.undo()
+
+
+class _PathsOnce(list):  # type: ignore[type-arg]
+    """A loader's search paths, each at most once."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@pytest.fixture(autouse=True)
+def short_throttling_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore backs off from a throttling error starting at 1 s (doubling, with jitter); here
+    at 50 ms, as it does from other errors. The same retries, by the same code, for less waiting:
+    the fault tests throttle on purpose, many times."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.05)
 
 
 @pytest.fixture()
@@ -51,36 +102,29 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def run_ecrgen(*args: str, cwd: Path | str | None = None, input: str | None = None,
-               env: dict[str, str] | None = None, process: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run `ecrgen ARGS` and return its exit code, stdout and stderr.
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `ecrgen ARGS` as a process would, in this one, and return its exit code and output.
 
-    In this process by default: the same entry point (`generator.cli.main`) with its own argv,
-    working directory, environment, stdin and output streams, and an escaping exception printed
-    as a traceback with exit 1, as the interpreter would. That spares the suite a Python start-up
-    per call. `process=True` runs `python -m generator` as a separate process, the way a pipeline
-    runs it, for the tests that are about the process itself.
+    The same entry point (`generator.cli.main`) with its own argv, working directory,
+    environment variables and stdin; its output is everything written to stdout and stderr, down
+    to file descriptors 1 and 2; an escaping exception is printed as a traceback with exit 1, as
+    the interpreter would. That spares the suite a Python start-up per call. The tests that are
+    about the process itself (a pipeline hook, a kill, the demo) start one.
     """
-    if process:
-        return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, input=input,
-                              env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                              timeout=300)
-    return _run_in_process(list(args), cwd, input, env or {})
-
-
-def _run_in_process(args: list[str], cwd: Path | str | None, stdin: str | None,
-                    env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     from generator.cli import main
 
+    env = env or {}
     out, err = io.StringIO(), io.StringIO()
     saved_env = {key: os.environ.get(key) for key in env}
     saved = (sys.argv, sys.stdin, os.getcwd())
     code = 0
     try:
         os.environ.update(env)
-        sys.argv, sys.stdin = ["ecrgen", *args], io.StringIO(stdin or "")
+        sys.argv, sys.stdin = ["ecrgen", *args], io.StringIO(input or "")
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with _file_descriptors_captured() as raw, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
             try:
                 main()
             except SystemExit as exc:
@@ -96,7 +140,36 @@ def _run_in_process(args: list[str], cwd: Path | str | None, stdin: str | None,
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return subprocess.CompletedProcess(["ecrgen", *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["ecrgen", *args], code, out.getvalue() + raw["stdout"],
+                                       err.getvalue() + raw["stderr"])
+
+
+@contextlib.contextmanager
+def _file_descriptors_captured() -> Iterator[dict[str, str]]:
+    """What reaches file descriptors 1 and 2 without passing through sys.stdout / sys.stderr (a
+    C library, a stream bound before the run): a process's output would hold it, so this does."""
+    raw = {"stdout": "", "stderr": ""}
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        saved = {1: os.dup(1), 2: os.dup(2)}
+        _flush_standard_streams()
+        os.dup2(stdout.fileno(), 1)
+        os.dup2(stderr.fileno(), 2)
+        try:
+            yield raw
+        finally:
+            _flush_standard_streams()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            for name, file in (("stdout", stdout), ("stderr", stderr)):
+                file.seek(0)
+                raw[name] = file.read().decode(errors="replace")
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.__stdout__, sys.__stderr__):
+        if stream is not None:
+            stream.flush()
 
 
 @pytest.fixture()

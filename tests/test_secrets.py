@@ -52,7 +52,7 @@ def run(tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch) -> Run:
     (tmp_path / "ecr.yaml").write_text(CONFIG)
 
     def run(*args: str, exit: int = 0) -> subprocess.CompletedProcess[str]:
-        result = run_ecrgen(*args, cwd=tmp_path, process=True)
+        result = run_ecrgen(*args, cwd=tmp_path)
         output = result.stdout + result.stderr
         leaked = [key for key, value in SECRETS.items() if value in output]
         assert not leaked, f"`ecrgen {' '.join(args)}` printed {leaked}:\n{output}"
