@@ -11,11 +11,15 @@ repository in tmp_path whose `.venv` is this test run's virtualenv (so `make tem
 and installs nothing), `ecrgen`, `cfn-lint`, `aws` and `pre-commit` on PATH, and AWS played by
 the moto server of the `aws` fixture (AWS_ENDPOINT_URL). What a document assumes already exists
 (a deployed stack, images in a repository) is made by its entry in SETUP. Output goes to a
-pipe, as in a CI log, so it must hold no terminal escape codes.
+pipe, as in a CI log, so it must hold no terminal escape codes. A line bash would only split at
+spaces, `ecrgen ARGS`, runs through ecrgen's entry point in the test's own process (the same
+argv, directory and environment): that spares a Python start-up per line, and the rest goes
+through bash.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -28,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import run_ecrgen
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
@@ -299,6 +305,80 @@ SETUP: dict[str, Callable[[Path], None]] = {
 }
 
 
+# Beyond splitting at spaces, a glob (`*`, `?`, `[`) and a final `> FILE`, what bash would do with
+# a word: expand, quote, substitute, redirect otherwise, pipe, chain.
+SHELL_SYNTAX = frozenset("$`{}~<>|;&()'\"\\!")
+GLOB = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class EcrgenLine:
+    """An `ecrgen ...` line as bash would run it: its arguments after glob expansion, and the
+    file its stdout goes to (`> FILE`), if any."""
+
+    arguments: list[str]
+    stdout_to: str | None
+
+
+def ecrgen_line(text: str, cwd: Path) -> EcrgenLine | None:
+    """The line when it is `ecrgen` with words bash would only split and glob, optionally ending
+    in `> FILE`; None for any other line, which bash runs."""
+    words = text.split()
+    stdout_to = None
+    if len(words) > 2 and words[-2] == ">":
+        words, stdout_to = words[:-2], words[-1]
+    if words[0] != "ecrgen" or any(SHELL_SYNTAX & set(word) for word in [*words, stdout_to or ""]):
+        return None
+    if stdout_to is not None and GLOB & set(stdout_to):
+        return None
+    arguments: list[str] = []
+    for word in words[1:]:
+        # bash: the matches, sorted, hidden files only for a pattern starting with a dot; none: the word
+        matches = sorted(glob.glob(word, root_dir=cwd)) if GLOB & set(word) else []
+        arguments += matches or [word]
+    return EcrgenLine(arguments, stdout_to)
+
+
+def run(text: str, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The command line as bash runs it; an `ecrgen` line through its entry point in this process
+    (the same argv, cwd and environment, a pipe's output), sparing a Python start-up."""
+    line = ecrgen_line(text, repo)
+    if line is None:
+        return subprocess.run(["bash", "-c", text], cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT)
+    result = run_ecrgen(*line.arguments, cwd=repo, env=env)
+    if line.stdout_to is None:
+        return result
+    (repo / line.stdout_to).write_text(result.stdout)
+    return subprocess.CompletedProcess(result.args, result.returncode, "", result.stderr)
+
+
+def test_ecrgen_lines_get_the_arguments_bash_would_give(tmp_path: Path) -> None:
+    # lower-case names only: bash sorts matches by the locale, Python by code point
+    for name in ("b.yaml", "a.yaml", ".hidden.yaml", "c.json", "d1.yaml", "d2.yml", "d10.yaml"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "t").mkdir()
+    lines = ["ecrgen lint *.yaml", "ecrgen lint --format json *.y*ml c.json", "ecrgen lint d?.yaml",
+             "ecrgen lint [ab].yaml", "ecrgen lint t/*.yaml", "ecrgen lint .*.yaml", "ecrgen lint none*.yaml",
+             "ecrgen post-deploy --stack-name myapp-ecr --check",
+             "ecrgen findings --stack-name s --output sarif > findings.sarif"]
+    for text in lines:
+        line = ecrgen_line(text, tmp_path)
+        assert line is not None, text
+        shown = subprocess.run(["bash", "-c", f"printf '%s\\n' {text.removeprefix('ecrgen ')}"], cwd=tmp_path,
+                               capture_output=True, text=True, check=True).stdout
+        if line.stdout_to is not None:  # bash wrote the arguments where ecrgen's stdout goes
+            shown = (tmp_path / line.stdout_to).read_text()
+        assert line.arguments == shown.splitlines(), text
+    assert ecrgen_line("ecrgen findings --output sarif > f.sarif", tmp_path) == EcrgenLine(
+        ["findings", "--output", "sarif"], "f.sarif")
+    for text in ('cfn-lint t.yaml --append-rules "$(ecrgen lint --rules-dir)"', "make template",
+                 "ecrgen lint 'a b.yaml'", "ecrgen post-deploy --stack-name $STACK", "ecrgen x | head",
+                 "AWS_REGION=eu-west-1 ecrgen post-deploy", "ecrgen lint ~/t.yaml", "ecrgen x >> log",
+                 "ecrgen x 2> err", "ecrgen x > a b", "ecrgen x && ecrgen y", "ecrgen lint {a,b}.yaml"):
+        assert ecrgen_line(text, tmp_path) is None, text
+
+
 @pytest.mark.parametrize("document", [d for d in DOCUMENTS if shell_commands(d)])
 def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: str) -> None:
     repo = sandbox(tmp_path)
@@ -310,8 +390,7 @@ def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: 
         if command.text in SKIPPED or command.text not in EXPECTED:  # the test above reports those
             continue
         code, fragment = EXPECTED[command.text]
-        result = subprocess.run(["bash", "-c", command.text], cwd=repo, env=env, capture_output=True,
-                                text=True, timeout=COMMAND_TIMEOUT)
+        result = run(command.text, repo, env)
         output = result.stdout + result.stderr
         if result.returncode != code or (fragment is not None and fragment not in output):
             failures.append(f"{document}:{command.line}: {command.text}\n  exit {result.returncode} "
