@@ -1,17 +1,24 @@
-"""`make demo` (scripts/demo.sh) styles its headings only for a terminal, and honours NO_COLOR.
+"""`make demo` (scripts/demo.sh): drift found, fixed and clean again, its moto server stopped;
+headings styled only for a terminal, and never with NO_COLOR.
 
-A pipe gets plain text: tests/test_docs.py runs `make demo` into a pipe and refuses escape codes
-in any documented command's output. Here the demo has a terminal (a pty) and NO_COLOR. (One
-run of the demo takes 15 to 45 s, so the plain terminal case, bold headings, is not run.)
+A pipe gets plain text: tests/test_docs.py runs `make demo` into a pipe, as README.md shows it,
+and refuses escape codes in any documented command's output. Here the demo has a terminal (a
+pty) and NO_COLOR. (A run of the demo takes 8 to 45 s, so it runs these two ways only; the plain
+terminal case, bold headings, is not run.)
 """
 
 from __future__ import annotations
 
 import os
 import pty
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BOLD_HEADING = b"\x1b[1m== "  # the demo's own headings (rich styles ecrgen's table by its own rules)
@@ -39,7 +46,15 @@ def demo_on_a_terminal(env: dict[str, str]) -> bytes:
     return output
 
 
-def test_demo_headings_are_plain_on_a_terminal_with_no_color() -> None:
+def test_demo_finds_drift_fixes_it_and_stops_its_server_with_plain_headings_for_no_color() -> None:
     output = demo_on_a_terminal({"NO_COLOR": "1"})
-    assert b"== drift detection: --check writes nothing and exits 1 on drift" in output
     assert BOLD_HEADING not in output
+    text = output.decode().replace("\r\n", "\n")
+    started, _, check, fix, clean = text.split("\n== ")[1:6]
+    assert check.startswith("drift detection: --check writes nothing and exits 1 on drift")
+    assert "planned" in check and "exit code: 1" in check
+    assert "myapp-ecr-php-app     imageTagMutability  MUTABLE  IMMUTABLE" in fix and "2 changed" in fix
+    assert '"inSync": 2' in clean and "Put" not in clean
+    url = urlsplit(re.search(r"moto server on (\S+);", started).group(1))
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((url.hostname, url.port), timeout=5):
+        pass
