@@ -101,7 +101,9 @@ class FaultProxy:
         handler = type("Handler", (_Handler,), {"state": self._state, "upstream": (target.hostname,
                                                                                     target.port or 80)})
         self._server = _Server((HOST, 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # shutdown() waits for the loop's next poll: every 10 ms, not the default 0.5 s
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
         self.url = f"http://{HOST}:{self._server.server_address[1]}"
 
     def start(self) -> FaultProxy:

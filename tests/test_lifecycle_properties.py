@@ -22,44 +22,62 @@ PREFIXES = ["prod", "dev", "v1", "latest", "rc", "x", "p"]
 PATTERNS = ["prod*", "*prod", "*-*", "v1.*", "latest", "*", "d*v-2*", "*1*"]
 
 
+# Strategies built once: building one inside a draw (`st.none() | st.integers(...)`) costs
+# hypothesis more than the draw itself.
+STATUSES = st.sampled_from(["ACTIVE"] * 4 + ["ARCHIVED", "ACTIVATING"])
+PULLED_OR_ACTIVATED = st.none() | st.integers(0, 90)
+ARCHIVED = st.none() | st.integers(0, 400)
+IMAGE_TAGS = st.lists(st.sampled_from(TAGS), max_size=3, unique=True)
+PUSHED_DAYS = st.integers(0, 60)
+SIZES = st.integers(0, 10**9)
+
+
 @st.composite
 def images(draw: st.DrawFn) -> list[Image]:
     count = draw(st.integers(0, 30))
     out = []
     for n in range(count):
-        status = draw(st.sampled_from(["ACTIVE"] * 4 + ["ARCHIVED", "ACTIVATING"]))
-        pulled = draw(st.none() | st.integers(0, 90))
-        archived = draw(st.none() | st.integers(0, 400)) if status != "ACTIVE" else None
-        activated = draw(st.none() | st.integers(0, 90))
+        status = draw(STATUSES)
+        pulled = draw(PULLED_OR_ACTIVATED)
+        archived = draw(ARCHIVED) if status != "ACTIVE" else None
+        activated = draw(PULLED_OR_ACTIVATED)
         out.append(Image(
-            digest=f"sha256:{n:04d}", tags=tuple(draw(st.lists(st.sampled_from(TAGS), max_size=3, unique=True))),
+            digest=f"sha256:{n:04d}", tags=tuple(draw(IMAGE_TAGS)),
             # whole days make equal push times common, so ties are exercised too
-            pushed_at=NOW - draw(st.integers(0, 60)) * DAY, size=draw(st.integers(0, 10**9)),
+            pushed_at=NOW - draw(PUSHED_DAYS) * DAY, size=draw(SIZES),
             last_pulled_at=None if pulled is None else NOW - pulled * DAY,
             archived_at=None if archived is None else NOW - archived * DAY,
             activated_at=None if activated is None else NOW - activated * DAY, status=status))
     return out
 
 
+TAG_STATUSES = st.sampled_from(["tagged", "tagged", "untagged", "any"])
+RULE_PREFIXES = st.lists(st.sampled_from(PREFIXES), min_size=1, max_size=2, unique=True)
+RULE_PATTERNS = st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2, unique=True)
+RULE_KINDS = st.sampled_from(["count", "pushed", "pulled", "archived"])
+EXPIRE_OR_TRANSITION = st.sampled_from(["expire", "transition"])
+COUNT_NUMBERS = st.integers(1, 40)
+
+
 @st.composite
 def rules(draw: st.DrawFn, priority: int) -> Rule:
-    tag_status = draw(st.sampled_from(["tagged", "tagged", "untagged", "any"]))
+    tag_status = draw(TAG_STATUSES)
     prefixes: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     if tag_status == "tagged":
         if draw(st.booleans()):
-            prefixes = tuple(draw(st.lists(st.sampled_from(PREFIXES), min_size=1, max_size=2, unique=True)))
+            prefixes = tuple(draw(RULE_PREFIXES))
         else:
-            patterns = tuple(draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2, unique=True)))
-    kind = draw(st.sampled_from(["count", "pushed", "pulled", "archived"]))
+            patterns = tuple(draw(RULE_PATTERNS))
+    kind = draw(RULE_KINDS)
     count_type, storage, action = {
-        "count": ("imageCountMoreThan", "standard", draw(st.sampled_from(["expire", "transition"]))),
-        "pushed": ("sinceImagePushed", "standard", draw(st.sampled_from(["expire", "transition"]))),
+        "count": ("imageCountMoreThan", "standard", draw(EXPIRE_OR_TRANSITION)),
+        "pushed": ("sinceImagePushed", "standard", draw(EXPIRE_OR_TRANSITION)),
         "pulled": ("sinceImagePulled", "standard", "transition"),
         "archived": ("sinceImageTransitioned", "archive", "expire"),
     }[kind]
     return Rule(priority=priority, tag_status=tag_status, count_type=count_type,  # type: ignore[arg-type]
-                count_number=draw(st.integers(1, 40)), tag_prefixes=prefixes, tag_patterns=patterns,
+                count_number=draw(COUNT_NUMBERS), tag_prefixes=prefixes, tag_patterns=patterns,
                 storage_class=storage, action=action)  # type: ignore[arg-type]
 
 

@@ -156,7 +156,7 @@ def web_page(request: pytest.FixtureRequest) -> Iterator[tuple[str, str, str]]:
     content_type, cfn_says, ecr_says = request.param
     handler = type("Handler", (_WebPage,), {"content_type": content_type})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", cfn_says, ecr_says
     server.shutdown()
