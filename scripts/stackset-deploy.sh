@@ -67,12 +67,15 @@ if [[ -f "$dir/ecr.stacks.json" ]]; then
 else
   templates=("$dir/ecr.yaml")
 fi
+# The StackSets that exist, in one call however many templates there are: " name1 name2 ... "
+existing=" $(aws cloudformation list-stack-sets --status ACTIVE --output text \
+               --query "Summaries[?Status=='ACTIVE'].StackSetName" | tr -s '\t\n' '  ') "
 names=()
 for template in "${templates[@]}"; do
   file=$(basename "$template" .yaml)
   name=$stack_set${file#ecr}   # ecr.yaml -> STACK_SET, ecr-01.yaml -> STACK_SET-01
   names+=(--stack-set "$name")
-  if aws cloudformation describe-stack-set --stack-set-name "$name" >/dev/null 2>&1; then
+  if [[ $existing == *" $name "* ]]; then
     # Every existing instance gets the new template. Instances in more accounts or regions are
     # added by hand: aws cloudformation create-stack-instances --stack-set-name NAME ...
     echo "+ update StackSet $name from $template" >&2

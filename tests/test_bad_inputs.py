@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator import config, lifecycle, template
 from generator.errors import InputError
 from generator.lifecycle.policy import read_file
-from tests.conftest import run_ecrgen
+from tests.conftest import load_yaml, run_ecrgen
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = sorted(path.name for path in CORPUS.iterdir() if (path / "case.yaml").is_file())
@@ -41,7 +40,7 @@ def test_the_corpus_is_big_enough() -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_bad_input_is_reported_cleanly(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    spec = yaml.safe_load((CORPUS / name / "case.yaml").read_text())
+    spec = load_yaml((CORPUS / name / "case.yaml").read_text())
     if spec.get("aws"):
         request.getfixturevalue("aws")
     work = tmp_path / name

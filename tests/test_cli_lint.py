@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from generator.cfn_rules import RULES_DIR
-from tests.conftest import run_ecrgen
+from tests.conftest import load_yaml, run_ecrgen
 from tests.test_lint_rules import FIRES, FIXTURES, ROOT, template_of
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
@@ -162,7 +161,7 @@ def test_ecrgen_template_applies_the_ecr_rules(tmp_path: Path) -> None:
 
 
 def test_pre_commit_hook_runs_ecrgen_lint_on_templates() -> None:
-    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert (hook["id"], hook["entry"], hook["language"]) == ("ecrgen-lint", "ecrgen lint", "python")
     files = re.compile(hook["files"])
     assert files.search("templates/ecr.yaml") and files.search("templates/ecr.json")

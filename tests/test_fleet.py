@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from generator import config, template
+from tests.conftest import load_yaml
 from tests.fault_proxy import FaultProxy, Faults, RepositoryFault, fault_proxy
 
 __all__ = ["fault_proxy"]  # the fixture, imported for pytest
@@ -223,7 +224,7 @@ def test_templates_for_a_stack_set_hold_no_account_or_region_literal(tmp_path: P
     for part in rendered:
         assert not re.search(r"\d{12}", part.text)
         assert not [region for region in targets.known_regions() if region in part.text]
-        exports = [output["Export"]["Name"] for output in yaml.safe_load(part.text.replace("!", ""))[
+        exports = [output["Export"]["Name"] for output in load_yaml(part.text.replace("!", ""))[
             "Outputs"].values()]
         assert len(exports) == 120 and all(name.startswith("Sub ${AWS::StackName}-Ecr") for name in exports)
         assert "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" in part.text

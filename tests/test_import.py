@@ -9,12 +9,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import access, importer, lifecycle
-from tests.conftest import run_ecrgen
+from tests.conftest import load_yaml, run_ecrgen
 
 ACCOUNT = "123456789012"
 OTHER = "111122223333"
@@ -91,7 +90,7 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     text = (tmp_path / "ecr.yaml").read_text()
     assert text.startswith("# Imported by `ecrgen import` from ECR (account")
     assert "2026-01-01T00:00:00Z" in text
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     assert data["system_name"] == "shop"
     by_name = {repo["name"]: repo for repo in data["repositories"]}
     assert len(by_name) == 30
@@ -142,7 +141,7 @@ def test_drift_after_import_is_found(registry: dict[str, dict], tmp_path: Path) 
 def test_filter_and_cfn_import(registry: dict[str, dict], tmp_path: Path) -> None:
     result = run_ecrgen("import", "--filter", "legacy/*", "--cfn-import", "--stack-name", "old", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    data = yaml.safe_load((tmp_path / "ecr.yaml").read_text())
+    data = load_yaml((tmp_path / "ecr.yaml").read_text())
     assert sorted(r["name"] for r in data["repositories"]) == ["legacy/api", "legacy/web"]
     resources = json.loads((tmp_path / "templates/ecr.resources-to-import.json").read_text())
     assert resources == [
@@ -150,7 +149,7 @@ def test_filter_and_cfn_import(registry: dict[str, dict], tmp_path: Path) -> Non
          "ResourceIdentifier": {"RepositoryName": "legacy/api"}},
         {"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": "EcrLegacyWeb",
          "ResourceIdentifier": {"RepositoryName": "legacy/web"}}]
-    template = yaml.safe_load((tmp_path / "templates/ecr.import.yaml").read_text().replace("!", ""))
+    template = load_yaml((tmp_path / "templates/ecr.import.yaml").read_text().replace("!", ""))
     assert {r["DeletionPolicy"] for r in template["Resources"].values()} == {"Retain"}
     assert "Outputs" not in template
     assert "--change-set-type IMPORT" in result.stdout
@@ -216,7 +215,7 @@ def _live(name: str, **changes: object) -> importer.LiveRepository:
 def test_same_repositories_in_any_order_give_the_same_bytes(repos: list[importer.LiveRepository]) -> None:
     result = importer.build(repos, "# header\n")
     assert result.text == importer.build(sorted(repos, key=lambda r: r.name), "# header\n").text
-    data = yaml.safe_load(result.text)
+    data = load_yaml(result.text)
     # a-b and a_b give one logical id: the later keeps its exact name under a numbered one.
     assert [r["name"] for r in data["repositories"]] == ["a", "a-b", "a_b-2", "b", "c", "other/a"]
     assert data["repositories"][2]["physical_name"] == "x-ecr-a_b"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from generator import config, shards, template
 from generator.lint import lint_text
+from tests.conftest import load_yaml
 
 CAPACITY = shards.Capacity(repositories=7, body_bytes=5_000)
 NAMES = st.text("abcdefghij", min_size=1, max_size=4)
@@ -71,7 +72,7 @@ def write(tmp_path: Path, names: list[str], **extra: object) -> Path:
 
 
 def resources(path: Path) -> list[str]:
-    return [key for key, value in yaml.safe_load(path.read_text().replace("!", ""))["Resources"].items()
+    return [key for key, value in load_yaml(path.read_text().replace("!", ""))["Resources"].items()
             if value["Type"] == "AWS::ECR::Repository"]
 
 
@@ -82,7 +83,7 @@ def test_two_thousand_repositories_make_valid_lint_clean_stacks(tmp_path: Path) 
     assert index is not None
     assert [r.path.name for r in rendered] == [f"ecr-{n:02d}.yaml" for n in range(1, 21)]
     for part in rendered:  # 100 each: 200 outputs (uri, arn) is the binding limit, policy included
-        data = yaml.safe_load(part.text.replace("!", ""))
+        data = load_yaml(part.text.replace("!", ""))
         assert len(data["Outputs"]) <= template.MAX_OUTPUTS and len(data["Resources"]) <= template.MAX_RESOURCES
         assert "EcrgenPostDeployPolicy" in data["Resources"]
         assert len(part.text.encode()) <= template.MAX_BODY_BYTES

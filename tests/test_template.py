@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from generator import config, lifecycle, template
 from generator.lint import lint_text
+from tests.conftest import load_yaml
 from tests.strategies import configs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +162,7 @@ def test_lint_errors_exit_1(tmp_path: Path, ecrgen) -> None:
 
 @pytest.mark.parametrize("settings_via", ["template", "post-deploy"])
 def test_generated_template_deploys_to_cloudformation(tmp_path: Path, aws: str, settings_via: str) -> None:
-    data = yaml.safe_load((ROOT / "ecr.yaml").read_text())
+    data = load_yaml((ROOT / "ecr.yaml").read_text())
     data["settings_via"] = settings_via
     data["post_deploy_policy"] = True
     cfg = load_data(tmp_path, data)
