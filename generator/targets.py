@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, model_validator
 
 from generator.errors import Problem
+from generator.roles import DEFAULT_EXECUTION_ROLE
 from generator.schema import Strict
 from generator.source import Document, Path_
 
@@ -35,7 +36,6 @@ ORGANIZATIONAL_UNIT = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\Z")
 # CloudFormation's StackSetName pattern; IAM's role name pattern.
 STACK_SET_NAME = r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$"
 ROLE_NAME = r"^[\w+=,.@-]{1,64}$"
-DEFAULT_EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
 
 
 def _account(account: str) -> str:

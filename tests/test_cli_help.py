@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import click
 import pytest
@@ -44,3 +46,12 @@ def test_help_shows_no_python_types(ecrgen, command: list[str]) -> None:
 def test_commands_are_all_found() -> None:
     assert {" ".join(path) for path in _commands()} >= {"", "template", "lint", "post-deploy", "lifecycle",
                                                         "lifecycle preview", "lifecycle validate"}
+
+
+def test_starting_ecrgen_loads_no_heavy_library() -> None:
+    """`ecrgen --help`, `--version` and `lint --rules-dir` answer at once: the SDK, the template
+    and lint libraries and the config models are loaded by the commands that use them."""
+    heavy = ("boto3", "botocore", "cfnlint", "troposphere", "pydantic", "rich")
+    probe = f"import sys, generator.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.split() == []

@@ -14,7 +14,7 @@ import typer
 
 from generator.cli import aws_options
 from generator.errors import InputError
-from generator.targets import DEFAULT_EXECUTION_ROLE
+from generator.roles import DEFAULT_EXECUTION_ROLE
 
 PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
 

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from generator.targets import DEFAULT_EXECUTION_ROLE, Targets
+from generator.roles import DEFAULT_EXECUTION_ROLE
+from generator.targets import Targets
 
 
 def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[str], role: str | None,
