@@ -87,7 +87,7 @@ def wait_for_new_temporary_file(out: Path, run: TemplateRun, known: set[str]) ->
 
 
 def test_a_killed_template_run_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
-    configs = [big_config(tmp_path / "a.yaml", 150, keep=20), big_config(tmp_path / "b.yaml", 150, keep=30)]
+    configs = [big_config(tmp_path / "a.yaml", 80, keep=20), big_config(tmp_path / "b.yaml", 80, keep=30)]
     out = tmp_path / "templates" / "ecr.yaml"
     expected = [render(config, out) for config in configs]
     assert expected[0] != expected[1]
