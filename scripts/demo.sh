@@ -23,10 +23,8 @@ export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_ECR AWS_ENDPOINT_URL_CLOUDFORMATION || true
 stack=myapp-ecr
 
-# Bold headings only on a terminal, and never with NO_COLOR set (https://no-color.org).
-if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+# shellcheck source=scripts/headings.sh
+source scripts/headings.sh  # step: a heading, bold only on a terminal; show: print, then run
 
 step "moto server on $url; deploying templates/ecr.yaml as stack $stack"
 python - "$stack" templates/ecr.yaml <<'PY'

@@ -1,60 +1,56 @@
-"""`make demo` (scripts/demo.sh): drift found, fixed and clean again, its moto server stopped;
-headings styled only for a terminal, and never with NO_COLOR.
+"""`make demo`'s headings (scripts/headings.sh): bold on a terminal, plain with NO_COLOR or in a pipe.
 
-A pipe gets plain text: tests/test_docs.py runs `make demo` into a pipe, as README.md shows it,
-and refuses escape codes in any documented command's output. Here the demo has a terminal (a
-pty) and NO_COLOR. (A run of the demo takes 8 to 45 s, so it runs these two ways only; the plain
-terminal case, bold headings, is not run.)
+The demo itself runs where README.md shows it: tests/test_docs.py runs `make demo` into a pipe,
+exactly as documented, and checks its story (drift found with exit 1, fixed, clean again, its
+moto server stopped). Here only the styling, on a real terminal (a pty), which takes no AWS.
 """
 
 from __future__ import annotations
 
 import os
 import pty
-import re
-import socket
 import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-BOLD_HEADING = b"\x1b[1m== "  # the demo's own headings (rich styles ecrgen's table by its own rules)
+from tests.conftest import ROOT
+
+BOLD_HEADING = b"\x1b[1m== a heading\x1b[0m"
+HEADING = "source scripts/headings.sh; step 'a heading'; show echo shown"
 
 
-def demo_on_a_terminal(env: dict[str, str]) -> bytes:
-    """Everything scripts/demo.sh writes to a pseudo-terminal, until it exits (which must be 0)."""
+def on_a_terminal(env: dict[str, str]) -> bytes:
+    """What the heading functions write to a pseudo-terminal."""
     leader, follower = pty.openpty()
-    env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=follower, stderr=follower)
+    proc = subprocess.Popen(["bash", "-c", HEADING], cwd=ROOT, env={**os.environ, **env},
+                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
     os.close(follower)
     output = b""
     while True:
         try:
             chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the terminal's other end is closed, the demo is done
+        except OSError:  # EIO: the terminal's other end is closed
             break
         if not chunk:
             break
         output += chunk
     os.close(leader)
-    assert proc.wait(timeout=300) == 0, output.decode(errors="replace")
+    assert proc.wait(timeout=60) == 0, output
     return output
 
 
-def test_demo_finds_drift_fixes_it_and_stops_its_server_with_plain_headings_for_no_color() -> None:
-    output = demo_on_a_terminal({"NO_COLOR": "1"})
-    assert BOLD_HEADING not in output
-    text = output.decode().replace("\r\n", "\n")
-    started, _, check, fix, clean = text.split("\n== ")[1:6]
-    assert check.startswith("drift detection: --check writes nothing and exits 1 on drift")
-    assert "planned" in check and "exit code: 1" in check
-    assert "myapp-ecr-php-app     imageTagMutability  MUTABLE  IMMUTABLE" in fix and "2 changed" in fix
-    assert '"inSync": 2' in clean and "Put" not in clean
-    url = urlsplit(re.search(r"moto server on (\S+);", started).group(1))
-    with pytest.raises(ConnectionRefusedError), socket.create_connection((url.hostname, url.port), timeout=5):
-        pass
+def test_headings_are_bold_on_a_terminal() -> None:
+    output = on_a_terminal({"NO_COLOR": ""})  # set but empty counts as unset (no-color.org)
+    assert BOLD_HEADING in output and b"$ echo shown\r\nshown" in output
+
+
+@pytest.mark.parametrize("value", ["1", "true"])
+def test_headings_are_plain_on_a_terminal_with_no_color(value: str) -> None:
+    output = on_a_terminal({"NO_COLOR": value})
+    assert b"\n== a heading\r\n" in output and b"\x1b[" not in output
+
+
+def test_headings_are_plain_in_a_pipe() -> None:
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    result = subprocess.run(["bash", "-c", HEADING], cwd=ROOT, env=env, capture_output=True, check=True)
+    assert result.stdout == b"\n== a heading\n$ echo shown\nshown\n"

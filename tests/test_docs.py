@@ -4,7 +4,8 @@ Each ```sh block (also ```bash / ```shell) of README.md and docs/*.md is split i
 lines (`\\` continuations joined, trailing `# comments` dropped). Every command must have an
 entry in EXPECTED (its exit code and a fragment of what it prints) or in SKIPPED (with the
 reason), so a newly documented command fails here until someone has run it; an entry whose
-command no document shows any more fails too.
+command no document shows any more fails too. ALSO holds further checks of a command's output
+(`make demo` tells its whole story here, the one place it runs).
 
 Each document runs in its own sandbox, in the order it shows its commands: a copy of the
 repository in tmp_path whose `.venv` is this test run's virtualenv (so `make template` uses it
@@ -24,12 +25,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -103,6 +106,23 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
         (1, "CVE-9999-9999  HIGH"),
     "ecrgen findings --stack-name myapp-ecr --output json": (0, '"scanStatus": "COMPLETE"'),
 }
+
+
+def demo_tells_its_story(output: str) -> None:
+    """`make demo`: the drift is found (exit 1), fixed, clean again with reads only, and the
+    moto server it started is stopped."""
+    started, _, check, fix, clean = output.split("\n== ")[1:6]
+    assert check.startswith("drift detection: --check writes nothing and exits 1 on drift")
+    assert "planned" in check and "exit code: 1" in check
+    assert "myapp-ecr-php-app     imageTagMutability  MUTABLE  IMMUTABLE" in fix and "2 changed" in fix
+    assert '"inSync": 2' in clean and "Put" not in clean
+    url = urlsplit(re.search(r"moto server on (\S+);", started).group(1))
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((url.hostname, url.port), timeout=5):
+        pass
+
+
+# command -> more to check in what it prints than a fragment
+ALSO: dict[str, Callable[[str], None]] = {"make demo": demo_tells_its_story}
 
 
 @dataclass(frozen=True)
@@ -395,6 +415,8 @@ def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: 
         if result.returncode != code or (fragment is not None and fragment not in output):
             failures.append(f"{document}:{command.line}: {command.text}\n  exit {result.returncode} "
                             f"(expected {code}), expected to print {fragment!r}; printed:\n{output}")
+        if command.text in ALSO and result.returncode == code:
+            ALSO[command.text](output)
         assert "Traceback" not in output, f"{command.text}\n{output}"
         assert "\x1b[" not in output, f"{command.text} prints terminal escape codes into a pipe:\n{output!r}"
     assert not failures, "\n".join(failures)

@@ -64,7 +64,7 @@ def findings(
     from generator import ignore as ignore_file
     from generator.aws import ecr as aws_ecr
     from generator.aws import findings as aws_findings
-    from generator.aws.client import make_client, user_errors
+    from generator.aws.client import make_client, make_session, user_errors
 
     if sum(map(bool, (stack_name, config, repository))) != 1:
         raise InputError(COMMAND, "give exactly one of --stack-name NAME..., --config FILE, "
@@ -81,14 +81,15 @@ def findings(
     aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     counter = aws_ecr.CallCounter()
     with user_errors(COMMAND):
+        session = make_session(aws["profile"])  # one for both clients: each session reads every model
         if stack_name:
             from generator.aws.stack import desired_from_stack
 
-            cfn = make_client("cloudformation", **aws)
+            cfn = make_client("cloudformation", session=session, **aws)
             counter.attach(cfn)
             names = list(dict.fromkeys(wish.name for stack in dict.fromkeys(stack_name)
                                        for wish in desired_from_stack(cfn, stack)))
-        ecr = make_client("ecr", pool_size=concurrency, **aws)
+        ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
         images = aws_findings.read(ecr, names, tag=tag, digest=digest, wait=wait, concurrency=concurrency)
     images, expired = ignore_file.apply(rules, images, dt.datetime.now(dt.UTC).date())

@@ -64,7 +64,7 @@ def post_deploy(
     from generator import desired, registry, report
     from generator.aws import ecr as aws_ecr
     from generator.aws import registry as aws_registry
-    from generator.aws.client import make_client, user_errors
+    from generator.aws.client import make_client, make_session, user_errors
 
     if not stack_name and not config and not stack_set:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
@@ -100,13 +100,14 @@ def post_deploy(
                          "--stack-set or a config with targets")
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
-        ecr = make_client("ecr", pool_size=concurrency, **aws)
+        session = make_session(aws["profile"])  # one for both clients: each session reads every model
+        ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
         if wishes is None:
             from generator.aws.stack import read_stack
             from generator.aws.stack_names import expand
 
-            cfn = make_client("cloudformation", **aws)
+            cfn = make_client("cloudformation", session=session, **aws)
             counter.attach(cfn)
             stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
             wishes = desired.merge(settings for settings, _ in stacks)
