@@ -41,11 +41,15 @@ if [[ $accounts == ou-* ]]; then
   targets=(--deployment-targets "OrganizationalUnitIds=${target_list[*]}")
   targets[1]=${targets[1]// /,}
 else
+  model=()  # the administration role, looked up when a StackSet is first created (not on updates)
+  targets=(--accounts "${target_list[@]}")
+fi
+self_managed_model() {
+  [[ $accounts == ou-* || ${#model[@]} -gt 0 ]] && return
   model=(--administration-role-arn "${ADMIN_ROLE_ARN:-arn:aws:iam::$(aws sts get-caller-identity \
            --query Account --output text):role/AWSCloudFormationStackSetAdministrationRole}"
          --execution-role-name "$execution_role")
-  targets=(--accounts "${target_list[@]}")
-fi
+}
 parameters=()
 [[ -n "${SYSTEM_NAME:-}" ]] && parameters=(--parameters "ParameterKey=SystemName,ParameterValue=$SYSTEM_NAME")
 
@@ -83,6 +87,7 @@ for template in "${templates[@]}"; do
            --capabilities CAPABILITY_IAM "${parameters[@]}" --query OperationId --output text)
   else
     echo "+ create StackSet $name from $template, instances in ${target_list[*]} x ${region_list[*]}" >&2
+    self_managed_model
     aws cloudformation create-stack-set --stack-set-name "$name" --template-body "file://$template" \
       --capabilities CAPABILITY_IAM "${model[@]}" "${parameters[@]}" >/dev/null
     id=$(aws cloudformation create-stack-instances --stack-set-name "$name" "${targets[@]}" \

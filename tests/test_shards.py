@@ -87,8 +87,8 @@ def test_two_thousand_repositories_make_valid_lint_clean_stacks(tmp_path: Path) 
         assert len(data["Outputs"]) <= template.MAX_OUTPUTS and len(data["Resources"]) <= template.MAX_RESOURCES
         assert "EcrgenPostDeployPolicy" in data["Resources"]
         assert len(part.text.encode()) <= template.MAX_BODY_BYTES
-    for part in (rendered[0], rendered[-1]):  # a sample: cfn-lint takes seconds per stack
-        assert [f for f in lint_text(part.text, part.path.name) if f.level == "error"] == []
+    # One stack linted, as a sample: they differ only in names, and cfn-lint takes seconds per stack.
+    assert [f for f in lint_text(rendered[-1].text, rendered[-1].path.name) if f.level == "error"] == []
     assert sum(len(v) for v in json.loads(index)["stacks"].values()) == 2000
 
 
