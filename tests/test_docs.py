@@ -12,10 +12,10 @@ repository in tmp_path whose `.venv` is this test run's virtualenv (so `make tem
 and installs nothing), `ecrgen`, `cfn-lint`, `aws` and `pre-commit` on PATH, and AWS played by
 the moto server of the `aws` fixture (AWS_ENDPOINT_URL). What a document assumes already exists
 (a deployed stack, images in a repository) is made by its entry in SETUP. Output goes to a
-pipe, as in a CI log, so it must hold no terminal escape codes. A line bash would only split at
-spaces, `ecrgen ARGS`, runs through ecrgen's entry point in the test's own process (the same
-argv, directory and environment): that spares a Python start-up per line, and the rest goes
-through bash.
+pipe, as in a CI log, so it must hold no terminal escape codes. An `ecrgen` line whose words bash
+would only split and glob, perhaps ending in `> FILE`, runs through ecrgen's entry point in the
+test's own process (the argv bash would give, checked against bash itself, the same directory
+and environment): that spares a Python start-up per line. Every other line goes through bash.
 """
 
 from __future__ import annotations
