@@ -219,14 +219,14 @@ def environment(tmp_path: Path, repo: Path) -> dict[str, str]:
 
 
 def _fast_cloudformation_waiters(folder: Path) -> None:
-    """botocore's CloudFormation waiters polling every second (AWS_DATA_PATH), not every 30 s:
-    the AWS CLI's `cloudformation deploy` against moto then takes seconds, not minutes."""
+    """botocore's CloudFormation waiters polling every 0.1 s (AWS_DATA_PATH), not every 30 s:
+    the AWS CLI's `cloudformation deploy` against moto then takes a second, not minutes."""
     import botocore
 
     relative = Path("cloudformation") / "2010-05-15" / "waiters-2.json"
     waiters = json.loads((Path(botocore.__file__).parent / "data" / relative).read_text())
     for waiter in waiters["waiters"].values():
-        waiter["delay"] = 1
+        waiter["delay"] = 0.1
     (folder / relative).parent.mkdir(parents=True)
     (folder / relative).write_text(json.dumps(waiters))
 
