@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cfnlint.rules import RuleMatch
+from cfnlint.template import Template
+
 from generator import access
-from generator.cfn_rules._helpers import Path, Repository, text_lines, text_location
+from generator.cfn_rules._helpers import Path, Repository, repositories, text_lines, text_location
 from generator.source import JSON_TOO_DEEP
 
 
@@ -35,6 +38,20 @@ class PolicyPart:
     def name(self) -> str:
         sid = self.statement.sid if self.statement else None
         return sid or str((self.index or 0) + 1)
+
+
+def policy_matches(cfn: Template, messages: Callable[[PolicyPart], Iterable[str]]) -> list[RuleMatch]:
+    """A match, at its statement's line, for each message `messages` has for a part of any
+    repository's policy: the loop every repository-policy rule shares."""
+    matches = []
+    for repo in repositories(cfn):
+        for part in policy_parts(repo):
+            for message in messages(part):
+                match = RuleMatch(part.path, message)
+                if part.location:
+                    match.location = part.location
+                matches.append(match)
+    return matches
 
 
 def policy_parts(repo: Repository) -> Iterator[PolicyPart]:

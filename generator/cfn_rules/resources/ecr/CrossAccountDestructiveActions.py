@@ -5,8 +5,7 @@ from __future__ import annotations
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from generator.cfn_rules._helpers import repositories
-from generator.cfn_rules._policy import destructive_actions, other_principals, policy_parts
+from generator.cfn_rules._policy import PolicyPart, destructive_actions, other_principals, policy_matches
 
 
 class CrossAccountDestructiveActions(CloudFormationLintRule):
@@ -24,19 +23,15 @@ class CrossAccountDestructiveActions(CloudFormationLintRule):
     tags = ("resources", "ecr", "iam", "security")
 
     def match(self, cfn: Template) -> list[RuleMatch]:
-        matches = []
-        for repo in repositories(cfn):
-            for part in policy_parts(repo):
-                if part.statement is None:
-                    continue
-                others = other_principals(part.statement)
-                actions = destructive_actions(part.statement) if others else []
-                if not actions:
-                    continue
-                match = RuleMatch(part.path, f"repository policy statement {part.name} allows "
-                                  f"{', '.join(actions)} to {', '.join(others)}: other accounts may "
-                                  "pull and push, never delete images or change policies")
-                if part.location:
-                    match.location = part.location
-                matches.append(match)
-        return matches
+        return policy_matches(cfn, _messages)
+
+
+def _messages(part: PolicyPart) -> list[str]:
+    if part.statement is None:
+        return []
+    others = other_principals(part.statement)
+    actions = destructive_actions(part.statement) if others else []
+    if not actions:
+        return []
+    return [f"repository policy statement {part.name} allows {', '.join(actions)} to "
+            f"{', '.join(others)}: other accounts may pull and push, never delete images or change policies"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from generator.cfn_rules._helpers import repositories
-from generator.cfn_rules._policy import policy_parts
+from generator.cfn_rules._policy import policy_matches
 
 
 class RepositoryPolicyStatements(CloudFormationLintRule):
@@ -23,12 +22,4 @@ class RepositoryPolicyStatements(CloudFormationLintRule):
     tags = ("resources", "ecr", "iam")
 
     def match(self, cfn: Template) -> list[RuleMatch]:
-        matches = []
-        for repo in repositories(cfn):
-            for part in policy_parts(repo):
-                for problem in part.problems:
-                    match = RuleMatch(part.path, f"repository policy: {problem}")
-                    if part.location:
-                        match.location = part.location
-                    matches.append(match)
-        return matches
+        return policy_matches(cfn, lambda part: [f"repository policy: {p}" for p in part.problems])

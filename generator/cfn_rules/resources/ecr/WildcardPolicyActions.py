@@ -6,8 +6,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
 from generator import access
-from generator.cfn_rules._helpers import repositories
-from generator.cfn_rules._policy import policy_parts, wildcard_actions
+from generator.cfn_rules._policy import PolicyPart, policy_matches, wildcard_actions
 
 
 class WildcardPolicyActions(CloudFormationLintRule):
@@ -23,16 +22,12 @@ class WildcardPolicyActions(CloudFormationLintRule):
     tags = ("resources", "ecr", "iam", "security")
 
     def match(self, cfn: Template) -> list[RuleMatch]:
-        matches = []
-        for repo in repositories(cfn):
-            for part in policy_parts(repo):
-                wild = wildcard_actions(part.statement) if part.statement else []
-                if not wild:
-                    continue
-                match = RuleMatch(part.path, f"repository policy statement {part.name} allows "
-                                  f"{', '.join(wild)}: name the actions instead (pull: "
-                                  f"{', '.join(access.READ_ACTIONS)})")
-                if part.location:
-                    match.location = part.location
-                matches.append(match)
-        return matches
+        return policy_matches(cfn, _messages)
+
+
+def _messages(part: PolicyPart) -> list[str]:
+    wild = wildcard_actions(part.statement) if part.statement else []
+    if not wild:
+        return []
+    return [f"repository policy statement {part.name} allows {', '.join(wild)}: name the actions "
+            f"instead (pull: {', '.join(access.READ_ACTIONS)})"]
