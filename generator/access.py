@@ -19,8 +19,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, field_validator, model_validator
 
+from generator import source
 from generator.schema import Strict
-from generator.source import JSON_TOO_DEEP
 
 READ_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 UPLOAD_ACTIONS = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage",
@@ -339,12 +339,9 @@ IMPLICIT_VERSION = "2008-10-17"  # IAM's meaning of a policy without a Version
 
 def parse_text(text: str) -> Policy:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError([PolicyProblem(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
-    except RecursionError:
-        raise PolicyError([PolicyProblem(JSON_TOO_DEEP)]) from None
+        data = source.load_policy_json(text)
+    except ValueError as exc:
+        raise PolicyError([PolicyProblem(str(exc))]) from None
     return parse(data)
 
 

@@ -54,6 +54,17 @@ def dotted(path: Path_) -> str:
 JSON_TOO_DEEP = "nests too deeply: hundreds of nested lists or objects"  # json.loads' RecursionError
 
 
+def load_policy_json(text: str) -> Any:
+    """A policy's JSON text as data; ValueError with one sentence saying where it breaks. Shared
+    by the lifecycle and repository policy models, which each wrap it in their own PolicyError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError(JSON_TOO_DEEP) from None
+
+
 def load_json(text: str, source: str) -> Any:
     """JSON text as data, or an InputError at the line where it breaks."""
     try:

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from generator import source
 from generator.errors import InputError, Problem
-from generator.source import JSON_TOO_DEEP
 
 TagStatus = Literal["tagged", "untagged", "any"]
 StorageClass = Literal["standard", "archive"]
@@ -150,12 +149,9 @@ def parse_text(text: str) -> Policy:
     """Parse and validate the policy text that ECR receives (a file's, a template's, the live
     one); its length is this text's. Raises PolicyError listing every problem."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError([PolicyProblem(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
-    except RecursionError:
-        raise PolicyError([PolicyProblem(JSON_TOO_DEEP)]) from None
+        data = source.load_policy_json(text)
+    except ValueError as exc:
+        raise PolicyError([PolicyProblem(str(exc))]) from None
     return parse(data, text)
 
 
