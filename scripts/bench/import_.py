@@ -11,10 +11,8 @@ Run on a quiet machine: `.venv/bin/python scripts/bench/import_.py [--repositori
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -24,19 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from local_aws import start_local_aws  # scripts/bench/local_aws.py
 from targets import Targets  # scripts/bench/targets.py
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 1.5
 POLICY = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
                                                       "countNumber": 20}, "action": {"type": "expire"}}]}
-
-
-def load_moto_local() -> Any:
-    spec = importlib.util.spec_from_file_location("moto_local", ROOT / "scripts" / "moto_local.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def create(ecr: Any, count: int, concurrency: int) -> None:
@@ -81,12 +73,7 @@ def main() -> int:
     parser.add_argument("--repositories", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    moto_local = load_moto_local()
-    proc, url = moto_local.start()
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=os.devnull,
-                      AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    os.environ.pop("AWS_PROFILE", None)
+    moto_local, proc, _ = start_local_aws()
     try:
         import boto3
         from botocore.config import Config
