@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -142,6 +143,13 @@ def run_ecrgen(*args: str, cwd: Path | str | None = None, input: str | None = No
                 os.environ[key] = value
     return subprocess.CompletedProcess(["ecrgen", *args], code, out.getvalue() + raw["stdout"],
                                        err.getvalue() + raw["stderr"])
+
+
+def post_deploy_json(*args: str, code: int, cwd: Path | str | None = None) -> dict[str, Any]:
+    """`ecrgen post-deploy ARGS --output json`: its exit code must be `code`; its report."""
+    result = run_ecrgen("post-deploy", *args, "--output", "json", cwd=cwd)
+    assert result.returncode == code, result.stdout + result.stderr
+    return json.loads(result.stdout)  # nothing but JSON on stdout
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import pytest
 
 from generator import access, config, template
 from generator.lint import lint_text
-from tests.conftest import ROOT
+from tests.conftest import ROOT, post_deploy_json
 
 CONFIG = """\
 system_name: shop
@@ -54,12 +54,6 @@ def deploy(project: Path, text: str | None = None) -> str:
     return "shop"
 
 
-def run_json(ecrgen: Any, *args: str, cwd: Path, code: int) -> dict[str, Any]:
-    result = ecrgen("post-deploy", *args, "--output", "json", cwd=cwd)
-    assert result.returncode == code, result.stderr
-    return json.loads(result.stdout)
-
-
 def live_policy(name: str) -> access.Policy:
     return access.parse_text(boto3.client("ecr").get_repository_policy(repositoryName=name)["policyText"])
 
@@ -70,9 +64,9 @@ def wanted(project: Path, name: str) -> access.Policy:
     return repo.access_policy.resolve(arn)
 
 
-def test_policy_is_set_after_deploy_then_left_alone_when_in_sync(ecrgen: Any, aws: str, project: Path) -> None:
+def test_policy_is_set_after_deploy_then_left_alone_when_in_sync(aws: str, project: Path) -> None:
     stack = deploy(project)
-    first = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    first = post_deploy_json("--stack-name", stack, cwd=project, code=0)
     calls = first["summary"]["apiCalls"]
     assert calls["GetRepositoryPolicy"] == 3 and calls["SetRepositoryPolicy"] == 3
     for name in NAMES:
@@ -81,7 +75,7 @@ def test_policy_is_set_after_deploy_then_left_alone_when_in_sync(ecrgen: Any, aw
     lambda_statement = next(s for s in live_policy("shop-ecr-web").statements if s.sid == "PullLambda")
     assert f"arn:aws:lambda:us-east-1:{account}:function:*" in lambda_statement.conditions[0][2]
 
-    again = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    again = post_deploy_json("--stack-name", stack, cwd=project, code=0)
     assert {r["status"] for r in again["repositories"]} == {"in-sync"}
     assert "SetRepositoryPolicy" not in again["summary"]["apiCalls"]
     assert again["summary"]["apiCalls"]["GetRepositoryPolicy"] == 3
@@ -89,14 +83,14 @@ def test_policy_is_set_after_deploy_then_left_alone_when_in_sync(ecrgen: Any, aw
 
 def test_a_widened_policy_is_reported_by_check_and_put_back(ecrgen: Any, aws: str, project: Path) -> None:
     stack = deploy(project)
-    run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    post_deploy_json("--stack-name", stack, cwd=project, code=0)
     ecr = boto3.client("ecr")
     widened = live_policy("shop-ecr-web").to_aws()
     widened["Statement"].append({"Sid": "Console", "Effect": "Allow", "Principal": {"AWS": "999988887777"},
                                  "Action": "ecr:*"})
     ecr.set_repository_policy(repositoryName="shop-ecr-web", policyText=json.dumps(widened))
 
-    check = run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=1)
+    check = post_deploy_json("--stack-name", stack, "--check", cwd=project, code=1)
     drifted = [r for r in check["repositories"] if r["status"] != "in-sync"]
     assert [r["repositoryName"] for r in drifted] == ["shop-ecr-web"]
     (change,) = drifted[0]["changes"]
@@ -107,12 +101,12 @@ def test_a_widened_policy_is_reported_by_check_and_put_back(ecrgen: Any, aws: st
     assert text.returncode == 0, text.stderr
     assert "repositoryPolicy" in text.stdout and "Console: 999988887777" in text.stdout
     assert live_policy("shop-ecr-web").key() == wanted(project, "shop-ecr-web").key()
-    run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=0)
+    post_deploy_json("--stack-name", stack, "--check", cwd=project, code=0)
 
 
-def test_the_same_policy_in_another_layout_is_in_sync(ecrgen: Any, aws: str, project: Path) -> None:
+def test_the_same_policy_in_another_layout_is_in_sync(aws: str, project: Path) -> None:
     stack = deploy(project)
-    run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    post_deploy_json("--stack-name", stack, cwd=project, code=0)
     data = live_policy("shop-ecr-web").to_aws()
     data["Statement"].reverse()
     for statement in data["Statement"]:
@@ -120,28 +114,28 @@ def test_the_same_policy_in_another_layout_is_in_sync(ecrgen: Any, aws: str, pro
         statement.pop("Sid")
     boto3.client("ecr").set_repository_policy(repositoryName="shop-ecr-web",
                                               policyText=json.dumps(data, indent=4))
-    report = run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=0)
+    report = post_deploy_json("--stack-name", stack, "--check", cwd=project, code=0)
     assert {r["status"] for r in report["repositories"]} == {"in-sync"}
 
 
-def test_repository_without_access_keeps_its_policy_unread(ecrgen: Any, aws: str, project: Path) -> None:
+def test_repository_without_access_keeps_its_policy_unread(aws: str, project: Path) -> None:
     text = CONFIG.replace("  access:\n    pull:\n      accounts", "  unused:\n    pull:\n      accounts")
     text = text.split("  unused:")[0] + "repositories:\n  - name: web\n"
     stack = deploy(project, text)
     own = {"Version": "2012-10-17", "Statement": [{"Sid": "Mine", "Effect": "Allow",
                                                    "Principal": {"AWS": "999988887777"}, "Action": "ecr:*"}]}
     boto3.client("ecr").set_repository_policy(repositoryName="shop-ecr-web", policyText=json.dumps(own))
-    report = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    report = post_deploy_json("--stack-name", stack, cwd=project, code=0)
     assert "GetRepositoryPolicy" not in report["summary"]["apiCalls"]
     assert "SetRepositoryPolicy" not in report["summary"]["apiCalls"]
     text = boto3.client("ecr").get_repository_policy(repositoryName="shop-ecr-web")["policyText"]
     assert json.loads(text) == own
 
 
-def test_config_and_stack_give_the_same_plan(ecrgen: Any, aws: str, project: Path) -> None:
+def test_config_and_stack_give_the_same_plan(aws: str, project: Path) -> None:
     deploy(project)
-    by_stack = run_json(ecrgen, "--stack-name", "shop", "--check", cwd=project, code=1)
-    by_config = run_json(ecrgen, "--config", "ecr.yaml", "--check", cwd=project, code=1)
+    by_stack = post_deploy_json("--stack-name", "shop", "--check", cwd=project, code=1)
+    by_config = post_deploy_json("--config", "ecr.yaml", "--check", cwd=project, code=1)
     assert by_stack["repositories"] == by_config["repositories"]
 
 

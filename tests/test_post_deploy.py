@@ -18,7 +18,7 @@ import pytest
 
 from generator import config, desired, lifecycle, template
 from generator.lint import lint_text
-from tests.conftest import ROOT
+from tests.conftest import ROOT, post_deploy_json
 
 CONFIG = """\
 system_name: shop
@@ -54,12 +54,6 @@ def stack(aws: str, project: Path) -> str:
     return "shop"
 
 
-def run_json(ecrgen: Any, *args: str, cwd: Path, code: int) -> dict[str, Any]:
-    result = ecrgen("post-deploy", *args, "--output", "json", cwd=cwd)
-    assert result.returncode == code, result.stderr
-    return json.loads(result.stdout)  # nothing but JSON on stdout
-
-
 def statuses(report: dict[str, Any]) -> dict[str, str]:
     return {r["repositoryName"]: r["status"] for r in report["repositories"]}
 
@@ -67,7 +61,7 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 def test_stack_converges_then_a_rerun_only_reads(ecrgen: Any, stack: str, project: Path) -> None:
     assert ecrgen("post-deploy", "--stack-name", stack, "--check", cwd=project).returncode == 1
 
-    first = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    first = post_deploy_json("--stack-name", stack, cwd=project, code=0)
     assert statuses(first) == dict.fromkeys(NAMES, "changed")
     calls = first["summary"]["apiCalls"]
     assert calls["DescribeRepositories"] == 1 and calls["GetLifecyclePolicy"] == 3
@@ -86,7 +80,7 @@ def test_stack_converges_then_a_rerun_only_reads(ecrgen: Any, stack: str, projec
         assert lifecycle.parse_text(text).key() == wanted[name].lifecycle_policy.key()
     assert repos["shop-ecr-base"]["imageTagMutabilityExclusionFilters"]
 
-    again = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    again = post_deploy_json("--stack-name", stack, cwd=project, code=0)
     assert statuses(again) == dict.fromkeys(NAMES, "in-sync")
     assert set(again["summary"]["apiCalls"]) == READS
     check = ecrgen("post-deploy", "--stack-name", stack, "--check", cwd=project)
@@ -95,10 +89,10 @@ def test_stack_converges_then_a_rerun_only_reads(ecrgen: Any, stack: str, projec
 
 
 def test_drift_by_hand_is_found_and_fixed(ecrgen: Any, stack: str, project: Path) -> None:
-    run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    post_deploy_json("--stack-name", stack, cwd=project, code=0)
     boto3.client("ecr").put_image_tag_mutability(repositoryName="shop-ecr-web", imageTagMutability="MUTABLE")
 
-    check = run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=1)
+    check = post_deploy_json("--stack-name", stack, "--check", cwd=project, code=1)
     assert statuses(check) == {"shop-ecr-web": "planned", "shop-ecr-base": "in-sync",
                                "shop-ecr-batch": "in-sync"}
     assert check["repositories"][0]["changes"] == [{"setting": "imageTagMutability", "from": "MUTABLE",
@@ -107,33 +101,33 @@ def test_drift_by_hand_is_found_and_fixed(ecrgen: Any, stack: str, project: Path
     assert text.returncode == 0
     assert "shop-ecr-web" in text.stdout and "MUTABLE" in text.stdout and "applied" in text.stdout
     assert "1 changed" in text.stdout.splitlines()[-1]
-    run_json(ecrgen, "--stack-name", stack, "--check", cwd=project, code=0)
+    post_deploy_json("--stack-name", stack, "--check", cwd=project, code=0)
 
 
-def test_missing_repository_is_reported_while_the_others_are_fixed(ecrgen: Any, aws: str,
+def test_missing_repository_is_reported_while_the_others_are_fixed(aws: str,
                                                                     project: Path) -> None:
     ecr = boto3.client("ecr")
     for name in NAMES[:2]:
         ecr.create_repository(repositoryName=name)
-    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=1)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=1)
     assert statuses(report) == {"shop-ecr-web": "changed", "shop-ecr-base": "changed",
                                 "shop-ecr-batch": "missing"}
     assert report["summary"]["missing"] == 1 and report["summary"]["changed"] == 2
-    assert run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=1)["summary"]["inSync"] == 2
+    assert post_deploy_json("--config", "ecr.yaml", cwd=project, code=1)["summary"]["inSync"] == 2
 
 
-def test_config_and_stack_give_the_same_plan(ecrgen: Any, stack: str, project: Path) -> None:
-    from_stack = run_json(ecrgen, "--stack-name", stack, "--dry-run", cwd=project, code=0)
-    from_config = run_json(ecrgen, "--config", "ecr.yaml", "--dry-run", cwd=project, code=0)
+def test_config_and_stack_give_the_same_plan(stack: str, project: Path) -> None:
+    from_stack = post_deploy_json("--stack-name", stack, "--dry-run", cwd=project, code=0)
+    from_config = post_deploy_json("--config", "ecr.yaml", "--dry-run", cwd=project, code=0)
     assert from_stack["repositories"] == from_config["repositories"]
     assert set(statuses(from_stack).values()) == {"planned"}
     assert not any(call.startswith("Put") for call in from_config["summary"]["apiCalls"])
-    renamed = run_json(ecrgen, "--config", "ecr.yaml", "--system-name", "other", "--check", cwd=project, code=1)
+    renamed = post_deploy_json("--config", "ecr.yaml", "--system-name", "other", "--check", cwd=project, code=1)
     assert set(statuses(renamed)) == {name.replace("shop", "other") for name in NAMES}
     assert set(statuses(renamed).values()) == {"missing"}
 
 
-def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(ecrgen: Any, stack: str,
+def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(stack: str,
                                                                            project: Path) -> None:
     body = template.render(template.build(config.load(project / "ecr.yaml")))
     assert [f for f in lint_text(body, "ecr.yaml") if f.level == "error"] == []
@@ -142,7 +136,7 @@ def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(ecrgen
     granted = {action for s in statements for action in s["Action"]}
     assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in statements)
 
-    report = run_json(ecrgen, "--stack-name", stack, cwd=project, code=0)
+    report = post_deploy_json("--stack-name", stack, cwd=project, code=0)
     service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation"}
     used = {f"{service.get(call, 'ecr')}:{call}" for call in report["summary"]["apiCalls"]}
     assert used == granted
@@ -171,12 +165,12 @@ def test_bad_input_is_one_line_and_exit_2(ecrgen: Any, aws: str, project: Path, 
     assert message in result.stderr
 
 
-def test_endpoint_url_flag_and_region_flag(ecrgen: Any, aws: str, project: Path,
+def test_endpoint_url_flag_and_region_flag(aws: str, project: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     boto3.client("ecr").create_repository(repositoryName="shop-ecr-web")
     for key in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(key)
-    report = run_json(ecrgen, "--config", "ecr.yaml", "--endpoint-url", aws, "--region", "us-east-1", "--check",
+    report = post_deploy_json("--config", "ecr.yaml", "--endpoint-url", aws, "--region", "us-east-1", "--check",
                       cwd=project, code=1)
     assert statuses(report) == {"shop-ecr-web": "planned", "shop-ecr-base": "missing",
                                 "shop-ecr-batch": "missing"}

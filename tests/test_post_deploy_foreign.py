@@ -5,7 +5,6 @@ and the AWS failures around the stack read (bad region or endpoint, an HTML page
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ import boto3
 import pytest
 
 from generator import lifecycle
+from tests.conftest import post_deploy_json
 
 POLICY = ('{"rules":[{"rulePriority":1,"description":"%s","selection":{"tagStatus":"any",'
           '"countType":"imageCountMoreThan","countNumber":5},"action":{"type":"expire"}}]}')
@@ -58,12 +58,6 @@ FLOW = ('{AWSTemplateFormatVersion: "2010-09-09", Resources: {Repo: {Type: "AWS:
         'ImageScanningConfiguration: {ScanOnPush: true}}}}}')
 
 
-def run_json(ecrgen: Any, *args: str, code: int) -> dict[str, Any]:
-    result = ecrgen("post-deploy", *args, "--output", "json")
-    assert result.returncode == code, result.stderr
-    return json.loads(result.stdout)
-
-
 def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["repositoryName"]: r for r in report["repositories"]}
 
@@ -76,7 +70,7 @@ def hand_written(aws: str) -> str:
 
 
 def test_intrinsics_are_resolved_and_enforced_and_the_rest_is_unmanaged(ecrgen: Any, hand_written: str) -> None:
-    first = by_name(run_json(ecrgen, "--stack-name", hand_written, code=0))
+    first = by_name(post_deploy_json("--stack-name", hand_written, code=0))
     assert first["hand-resolved"]["status"] == "changed"
     assert {c["setting"] for c in first["hand-resolved"]["changes"]} == {"scanOnPush", "lifecyclePolicy"}
     # The dynamic reference leaves only the policy unmanaged: the repository's scan on push is enforced.
@@ -101,7 +95,7 @@ def test_intrinsics_are_resolved_and_enforced_and_the_rest_is_unmanaged(ecrgen: 
         with pytest.raises(ecr.exceptions.LifecyclePolicyNotFoundException):
             ecr.get_lifecycle_policy(repositoryName=name)
 
-    check = run_json(ecrgen, "--stack-name", hand_written, "--check", code=0)  # unmanaged is no drift
+    check = post_deploy_json("--stack-name", hand_written, "--check", code=0)  # unmanaged is no drift
     assert {name: r["status"] for name, r in by_name(check).items()} == {
         "hand-resolved": "in-sync", "hand-dynamic": "unmanaged", "hand-secret": "unmanaged",
         "hand-literal": "in-sync"}
@@ -118,9 +112,9 @@ def test_intrinsics_are_resolved_and_enforced_and_the_rest_is_unmanaged(ecrgen: 
     assert lines[-1].startswith("4 repositories: 2 in-sync, 2 unmanaged (")
 
 
-def test_a_template_in_yaml_flow_style_is_enforced(ecrgen: Any, aws: str) -> None:
+def test_a_template_in_yaml_flow_style_is_enforced(aws: str) -> None:
     boto3.client("cloudformation").create_stack(StackName="flow", TemplateBody=FLOW)
-    report = run_json(ecrgen, "--stack-name", "flow", code=0)
+    report = post_deploy_json("--stack-name", "flow", code=0)
     assert by_name(report)["flow-repo"]["changes"] == [
         {"setting": "scanOnPush", "from": False, "to": True, "status": "applied", "error": None}]
     assert "DescribeStacks" not in report["summary"]["apiCalls"]  # no function: the stack is not described

@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from generator import config, desired, template
+from tests.conftest import post_deploy_json
 from tests.fault_proxy import FaultProxy, Faults, fault_proxy
 
 __all__ = ["fault_proxy"]  # the fixture, imported for pytest
@@ -95,12 +96,6 @@ def shared(ecr: Any, fault_proxy: FaultProxy) -> FakeReplication:
     return FakeReplication(fault_proxy, [THEIR_RULE])
 
 
-def run_json(ecrgen: Any, *args: str, cwd: Path, code: int) -> dict[str, Any]:
-    result = ecrgen("post-deploy", *args, "--output", "json", cwd=cwd)
-    assert result.returncode == code, result.stdout + result.stderr
-    return json.loads(result.stdout)
-
-
 def scan_filters(ecr: Any) -> list[dict[str, str]]:
     rules = ecr.get_registry_scanning_configuration()["scanningConfiguration"]["rules"]
     assert [r["scanFrequency"] for r in rules] == ["SCAN_ON_PUSH"]
@@ -111,9 +106,9 @@ def statements(ecr: Any) -> list[dict[str, Any]]:
     return json.loads(ecr.get_registry_policy()["policyText"])["Statement"]
 
 
-def test_adds_its_part_keeps_theirs_then_only_reads(ecrgen: Any, ecr: Any, shared: FakeReplication,
+def test_adds_its_part_keeps_theirs_then_only_reads(ecr: Any, shared: FakeReplication,
                                                     fault_proxy: FaultProxy, project: Path) -> None:
-    first = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=0)
+    first = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
     assert first["registry"]["status"] == "changed"
     assert {c["setting"]: c["status"] for c in first["registry"]["changes"]} == {
         "scanning": "applied", "replication": "applied", "registryPolicy": "applied"}
@@ -127,22 +122,22 @@ def test_adds_its_part_keeps_theirs_then_only_reads(ecrgen: Any, ecr: Any, share
         "myapp-ecr-web": ("SCAN_ON_PUSH", "ok"), "myapp-ecr-api": ("SCAN_ON_PUSH", "ok")}
 
     fault_proxy.configure(Faults())  # forget the first run's requests
-    again = run_json(ecrgen, "--config", "ecr.yaml", "--check", cwd=project, code=0)
+    again = post_deploy_json("--config", "ecr.yaml", "--check", cwd=project, code=0)
     assert again["registry"] == {**again["registry"], "status": "in-sync", "changes": []}
     calls = again["summary"]["apiCalls"]
     assert {op: n for op, n in calls.items() if op in REGISTRY_READS} == dict.fromkeys(REGISTRY_READS, 1)
     assert not [op for op in fault_proxy.counts() if op.startswith("Put")]  # the benchmark: 3 reads, 0 writes
 
 
-def test_removing_a_filter_removes_exactly_it(ecrgen: Any, ecr: Any, shared: FakeReplication,
+def test_removing_a_filter_removes_exactly_it(ecr: Any, shared: FakeReplication,
                                               project: Path) -> None:
-    run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=0)
+    post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
     policy_before, rules_before = statements(ecr), shared.rules
     (project / "ecr.yaml").write_text(CONFIG.replace(', "${SystemName}-ecr-api"', ""))
 
     # The api repository still wants scan on push, but now that the registry has filters its
     # repository-level setting no longer counts and no filter matches it: drift, exit 1, and why.
-    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=1)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=1)
     assert [c["setting"] for c in report["registry"]["changes"]] == ["scanning"]
     assert scan_filters(ecr) == [THEIR_FILTER, {"filter": "myapp-ecr-web", "filterType": "WILDCARD"}]
     assert statements(ecr) == policy_before and shared.rules == rules_before
@@ -163,7 +158,7 @@ def test_dry_run_shows_each_document_before_and_after_and_writes_nothing(
     assert ecrgen("post-deploy", "--config", "ecr.yaml", "--check", cwd=project).returncode == 1
 
 
-def test_a_writer_between_read_and_write_keeps_its_part(ecrgen: Any, ecr: Any, shared: FakeReplication,
+def test_a_writer_between_read_and_write_keeps_its_part(ecr: Any, shared: FakeReplication,
                                                         fault_proxy: FaultProxy, project: Path) -> None:
     """Team C adds a statement after ecrgen planned from its first read, and team D replaces the
     scanning document (dropping ecrgen's filters) right after ecrgen wrote it. Both survive."""
@@ -185,7 +180,7 @@ def test_a_writer_between_read_and_write_keeps_its_part(ecrgen: Any, ecr: Any, s
 
     fault_proxy.intercept("GetRegistryPolicy", policy_read)
     fault_proxy.intercept("GetRegistryScanningConfiguration", scanning_read)
-    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=0)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
 
     assert report["registry"]["status"] == "changed"
     assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "TeamC", "ecrgen-myapp-replicate-in"]
@@ -194,13 +189,13 @@ def test_a_writer_between_read_and_write_keeps_its_part(ecrgen: Any, ecr: Any, s
     assert fault_proxy.counts()["PutRegistryPolicy"] == 1
 
 
-def test_basic_would_break_another_teams_continuous_scanning(ecrgen: Any, ecr: Any, shared: FakeReplication,
+def test_basic_would_break_another_teams_continuous_scanning(ecr: Any, shared: FakeReplication,
                                                              project: Path) -> None:
     theirs = [{"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [THEIR_FILTER]}]
     ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=theirs)
     (project / "ecr.yaml").write_text(CONFIG.replace("  scanning:\n", "  scanning:\n    type: BASIC\n"))
 
-    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=1)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=1)
     failed = [c for c in report["registry"]["changes"] if c["status"] == "failed"]
     assert [c["setting"] for c in failed] == ["scanning"]
     assert "would break the registry's CONTINUOUS_SCAN rule" in failed[0]["error"]
@@ -209,7 +204,7 @@ def test_basic_would_break_another_teams_continuous_scanning(ecrgen: Any, ecr: A
     assert report["registry"]["status"] == "failed"
 
 
-def test_stack_route_reads_the_registry_part_from_the_template(ecrgen: Any, ecr: Any, shared: FakeReplication,
+def test_stack_route_reads_the_registry_part_from_the_template(ecr: Any, shared: FakeReplication,
                                                                project: Path) -> None:
     for name in ("myapp-ecr-web", "myapp-ecr-api"):
         ecr.delete_repository(repositoryName=name)  # the stack creates them
@@ -218,25 +213,25 @@ def test_stack_route_reads_the_registry_part_from_the_template(ecrgen: Any, ecr:
     granted = {action for s in desired.parse_template(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
         "Properties"]["PolicyDocument"]["Statement"] for action in s["Action"]}
     boto3.client("cloudformation").create_stack(StackName="myapp", TemplateBody=body)
-    from_stack = run_json(ecrgen, "--stack-name", "myapp", "--dry-run", cwd=project, code=0)
-    from_config = run_json(ecrgen, "--config", "ecr.yaml", "--dry-run", cwd=project, code=0)
+    from_stack = post_deploy_json("--stack-name", "myapp", "--dry-run", cwd=project, code=0)
+    from_config = post_deploy_json("--config", "ecr.yaml", "--dry-run", cwd=project, code=0)
     assert from_stack["registry"] == from_config["registry"]
     assert from_stack["summary"]["apiCalls"]["GetTemplate"] == 1
 
-    applied = run_json(ecrgen, "--stack-name", "myapp", cwd=project, code=0)
+    applied = post_deploy_json("--stack-name", "myapp", cwd=project, code=0)
     service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation"}
     assert {f"{service.get(call, 'ecr')}:{call}" for call in applied["summary"]["apiCalls"]} <= granted
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert shared.rules == [THEIR_RULE, OUR_RULE]
-    assert run_json(ecrgen, "--stack-name", "myapp", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"
+    assert post_deploy_json("--stack-name", "myapp", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"
 
 
-def test_throttled_registry_calls_are_retried_by_botocore(ecrgen: Any, ecr: Any, shared: FakeReplication,
+def test_throttled_registry_calls_are_retried_by_botocore(ecr: Any, shared: FakeReplication,
                                                           fault_proxy: FaultProxy, project: Path) -> None:
     registry_calls = REGISTRY_READS | {"PutRegistryScanningConfiguration", "PutReplicationConfiguration",
                                        "PutRegistryPolicy"}
     fault_proxy.configure(Faults(throttle_first=1, operations=frozenset(registry_calls)))
-    report = run_json(ecrgen, "--config", "ecr.yaml", cwd=project, code=0)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
     assert report["registry"]["status"] == "changed"
     assert fault_proxy.counts("ThrottlingException")["PutRegistryPolicy"] == 1
     assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
