@@ -13,10 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import access, config, desired, report, template
-from generator.diff import WRITE_OPERATIONS, LiveRepository, changes
-from generator.errors import InputError
-from generator.lint import lint_text
+from generator.base.errors import InputError
+from generator.lint.runner import lint_text
+from generator.model import access, config
+from generator.reconcile import desired, report
+from generator.reconcile.diff import WRITE_OPERATIONS, LiveRepository, changes
+from generator.render import template
 from tests.strategies import ACCESS
 
 ARN = "arn:aws:ecr:eu-west-1:123456789012:repository/shop-ecr-web"

@@ -13,8 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
-from generator import access, config, template
-from generator.lint import lint_text
+from generator.lint.runner import lint_text
+from generator.model import access, config
+from generator.render import template
 from tests.conftest import ROOT, post_deploy_json
 
 CONFIG = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generator.aws.client import MAX_ATTEMPTS, make_client
-from generator.errors import InputError
+from generator.base.errors import InputError
 
 
 @pytest.mark.usefixtures("aws")

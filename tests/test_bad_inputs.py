@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import config, lifecycle, template
-from generator.errors import InputError
-from generator.lifecycle.policy import read_file
+from generator.base.errors import InputError
+from generator.model import config, lifecycle
+from generator.model.lifecycle.policy import read_file
+from generator.render import template
 from tests.conftest import load_yaml, run_ecrgen
 
 CORPUS = Path(__file__).parent / "bad_inputs"

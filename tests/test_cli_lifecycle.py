@@ -253,7 +253,7 @@ def test_describe_images_follows_every_page_and_asks_for_archived_images() -> No
 
 def test_a_refused_call_is_a_message_not_a_traceback() -> None:
     from generator.aws.images import current_policy_text
-    from generator.errors import InputError
+    from generator.base.errors import InputError
 
     ecr = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(ecr) as stub:

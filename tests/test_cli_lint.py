@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cfn_rules import RULES_DIR
+from generator.lint.rules import RULES_DIR
 from tests.conftest import load_yaml, run_ecrgen
 from tests.test_lint_rules import FIRES, FIXTURES, ROOT, template_of
 

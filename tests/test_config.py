@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import config
-from generator.errors import InputError
+from generator.base.errors import InputError
+from generator.model import config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import config, desired, lifecycle, template
-from generator.errors import InputError
+from generator.base.errors import InputError
+from generator.model import config, lifecycle
+from generator.reconcile import desired
+from generator.render import template
 from tests.strategies import configs
 
 CONFIG = """\

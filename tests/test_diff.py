@@ -9,9 +9,10 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator import lifecycle, report
-from generator.desired import MUTABILITIES, RepositorySettings, Unmanaged
-from generator.diff import WRITE_OPERATIONS, LiveRepository, LiveState, changes, plan
+from generator.model import lifecycle
+from generator.reconcile import report
+from generator.reconcile.desired import MUTABILITIES, RepositorySettings, Unmanaged
+from generator.reconcile.diff import WRITE_OPERATIONS, LiveRepository, LiveState, changes, plan
 
 KEEP_20 = lifecycle.parse({"rules": [
     {"rulePriority": 1, "description": "untagged", "selection": {

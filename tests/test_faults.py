@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 import pytest
 
-from generator import config as config_module
-from generator import template
+from generator.model import config as config_module
+from generator.render import template
 from tests.conftest import run_ecrgen
 from tests.fault_proxy import FaultProxy, Faults, RepositoryFault, fault_proxy
 

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator import ignore
-from generator.errors import InputError
-from generator.findings import SEVERITIES, Finding, ImageFindings, at_or_above, exit_code, parse_findings
+from generator.base.errors import InputError
+from generator.findings import ignore
+from generator.findings.gate import Finding, ImageFindings, exit_code, parse_findings
+from generator.model.severity import SEVERITIES, at_or_above
 
 TODAY = dt.date(2026, 11, 29)
 

@@ -14,7 +14,8 @@ import boto3
 import pytest
 import yaml
 
-from generator import config, template
+from generator.model import config
+from generator.render import template
 from tests.conftest import load_yaml
 from tests.fault_proxy import FaultProxy, Faults, RepositoryFault, fault_proxy
 
@@ -213,7 +214,8 @@ def test_stackset_deploy_script_deploys_every_template_then_runs_post_deploy(aws
 def test_templates_for_a_stack_set_hold_no_account_or_region_literal(tmp_path: Path) -> None:
     import re
 
-    from generator import shards, targets
+    from generator.model import targets
+    from generator.render import shards
 
     data = {**CONFIG, "post_deploy_policy": True, "max_per_stack": 60,
             "repositories": [{"name": f"svc-{i:03d}"} for i in range(120)]}  # > 50: the policy names a pattern

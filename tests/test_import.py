@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator import access, importer, lifecycle
+from generator.adopt import importer
+from generator.model import access, lifecycle
 from tests.conftest import load_yaml, run_ecrgen
 
 ACCOUNT = "123456789012"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator import desired
-from generator.intrinsics import NO_VALUE, Stack, Unresolved, resolve, uses_functions
+from generator.reconcile import desired
+from generator.reconcile.intrinsics import NO_VALUE, Stack, Unresolved, resolve, uses_functions
 
 TEMPLATE: dict[str, Any] = {
     "Parameters": {

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from generator.lifecycle import Image, Rule, evaluate, parse
-from generator.lifecycle.evaluate import DAY
+from generator.model.lifecycle import Image, Rule, evaluate, parse
+from generator.model.lifecycle.evaluate import DAY
 
 NOW = 1_800_000_000.0
 HOUR = 3600.0
@@ -267,7 +267,7 @@ def test_decisions_in_priority_order_oldest_first_and_kept_newest_first() -> Non
 
 def test_rule_object_works_without_parsing() -> None:
     # The evaluator takes the shared model, so ecr.yaml rules preview the same way.
-    from generator.lifecycle import Policy
+    from generator.model.lifecycle import Policy
 
     policy = Policy((Rule(priority=1, tag_status="any", count_type="imageCountMoreThan", count_number=1),))
     result = evaluate(policy, [image("a", [], 2), image("b", [], 1)], NOW)
@@ -279,7 +279,7 @@ def test_rule_object_works_without_parsing() -> None:
 def test_image_list_accepts_cli_v2_cli_v1_and_boto3_times() -> None:
     from datetime import UTC, datetime
 
-    from generator.lifecycle import parse_images
+    from generator.model.lifecycle import parse_images
 
     same = 1_767_225_600.0  # 2026-01-01T00:00:00Z
     details = [{"imageDigest": "iso", "imagePushedAt": "2026-01-01T09:00:00+09:00"},
@@ -305,8 +305,8 @@ def test_image_list_accepts_cli_v2_cli_v1_and_boto3_times() -> None:
     ([2026], "must be an ISO 8601 time or epoch seconds"),
 ])
 def test_image_list_rejects_times_that_do_not_parse(value: Any, message: str) -> None:
-    from generator.errors import InputError
-    from generator.lifecycle import parse_images
+    from generator.base.errors import InputError
+    from generator.model.lifecycle import parse_images
 
     with pytest.raises(InputError) as caught:
         parse_images([{"imageDigest": "a", "imagePushedAt": value}], "images.json")
@@ -315,8 +315,8 @@ def test_image_list_rejects_times_that_do_not_parse(value: Any, message: str) ->
 
 
 def test_image_list_caps_the_messages_at_twenty_and_counts_the_rest() -> None:
-    from generator.errors import InputError
-    from generator.lifecycle import parse_images
+    from generator.base.errors import InputError
+    from generator.model.lifecycle import parse_images
 
     with pytest.raises(InputError) as caught:
         parse_images([{"imageDigest": f"d{i}"} for i in range(25)], "images.json")

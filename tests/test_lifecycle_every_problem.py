@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import lifecycle
-from generator.config import LifecycleRule
-from generator.lifecycle.policy import MAX_TEXT
-from generator.lint import lint_text
+from generator.lint.runner import lint_text
+from generator.model import lifecycle
+from generator.model.config import LifecycleRule
+from generator.model.lifecycle.policy import MAX_TEXT
 from tests.conftest import run_ecrgen
 from tests.strategies import lifecycle_rules
 

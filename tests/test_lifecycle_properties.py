@@ -13,8 +13,8 @@ from fnmatch import fnmatchcase
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.lifecycle import Image, Policy, Rule, evaluate
-from generator.lifecycle.evaluate import DAY, last_used, tag_matcher
+from generator.model.lifecycle import Image, Policy, Rule, evaluate
+from generator.model.lifecycle.evaluate import DAY, last_used, tag_matcher
 
 NOW = 1_800_000_000.0
 TAGS = ["prod-1", "prod-2", "prod", "dev-1", "dev-22", "v1.2", "v1.10", "latest", "rc-prod", "x"]

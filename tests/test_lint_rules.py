@@ -12,12 +12,12 @@ from cfnlint.template import Template
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import lifecycle
-from generator.cfn_rules import RULES_DIR
-from generator.cfn_rules._helpers import UNRESOLVED, literal, lookup
-from generator.cfn_rules.resources.ecr.LifecyclePolicyText import LifecyclePolicyText
-from generator.cfn_rules.templates.BodySize import MAX_DIRECT_BODY_BYTES
-from generator.lint import lint_path, lint_text
+from generator.lint.rules import RULES_DIR
+from generator.lint.rules._helpers import UNRESOLVED, literal, lookup
+from generator.lint.rules.resources.ecr.LifecyclePolicyText import LifecyclePolicyText
+from generator.lint.runner import lint_path, lint_text
+from generator.model import lifecycle
+from generator.model.stack_limits import MAX_DIRECT_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "lint"
@@ -154,12 +154,6 @@ def test_body_size_is_quiet_up_to_the_limit() -> None:
     text = template_of(MAX_DIRECT_BODY_BYTES - 600)
     assert len(text.encode()) <= MAX_DIRECT_BODY_BYTES
     assert lint_text(text, "fits.yaml") == []
-
-
-def test_constants_match_the_modules_they_mirror() -> None:
-    from generator import template
-
-    assert MAX_DIRECT_BODY_BYTES == template.MAX_DIRECT_BODY_BYTES
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -27,7 +27,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import config, notifications, template
+from generator.model import config, notifications
+from generator.render import template
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ECR_SCAN_SAMPLE = {

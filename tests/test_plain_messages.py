@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError
 
-from generator import config
-from generator.errors import InputError
-from generator.schema import Strict, plain_message
+from generator.base.errors import InputError
+from generator.model import config
+from generator.model.schema import Strict, plain_message
 
 # Phrases that only pydantic writes; a message containing one was passed through untranslated.
 LIBRARY_WORDING = re.compile(r"input should|should have|after validation|instance of|valid (string|integer|"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from generator.policy_conditions import narrows_principal
+from generator.model.policy_conditions import narrows_principal
 
 
 @pytest.mark.parametrize("condition", [

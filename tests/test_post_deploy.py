@@ -16,8 +16,10 @@ from typing import Any
 import boto3
 import pytest
 
-from generator import config, desired, lifecycle, template
-from generator.lint import lint_text
+from generator.lint.runner import lint_text
+from generator.model import config, lifecycle
+from generator.reconcile import desired
+from generator.render import template
 from tests.conftest import ROOT, post_deploy_json
 
 CONFIG = """\

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from generator import lifecycle
+from generator.model import lifecycle
 from tests.conftest import post_deploy_json
 
 POLICY = ('{"rules":[{"rulePriority":1,"description":"%s","selection":{"tagStatus":"any",'

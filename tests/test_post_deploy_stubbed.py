@@ -12,10 +12,11 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from generator import desired, diff, lifecycle, report
 from generator.aws import ecr as aws_ecr
 from generator.aws.client import make_client
 from generator.aws.stack import desired_from_stack
+from generator.model import lifecycle
+from generator.reconcile import desired, diff, report
 
 POLICY = lifecycle.parse({"rules": [{"rulePriority": 1, "selection": {
     "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 20}, "action": {"type": "expire"}}]})

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from generator import config, desired, registry, template
-from generator.errors import InputError
-from generator.lint import lint_text
+from generator.base.errors import InputError
+from generator.lint.runner import lint_text
+from generator.model import config, registry
+from generator.reconcile import desired
+from generator.render import template
 
 CONFIG = """\
 system_name: myapp

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from generator.registry import Part, Replication
-from generator.registry_merge import (
+from generator.model.registry import Part, Replication
+from generator.reconcile.registry_merge import (
     POLICY,
     REPLICATION,
     SCANNING,

@@ -15,7 +15,9 @@ from typing import Any
 import boto3
 import pytest
 
-from generator import config, desired, template
+from generator.model import config
+from generator.reconcile import desired
+from generator.render import template
 from tests.conftest import post_deploy_json
 from tests.fault_proxy import FaultProxy, Faults, fault_proxy
 

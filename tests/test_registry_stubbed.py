@@ -12,8 +12,8 @@ import pytest
 from botocore.stub import Stubber
 
 from generator.aws import registry as aws_registry
-from generator.registry import Part
-from generator.registry_merge import POLICY, SCANNING
+from generator.model.registry import Part
+from generator.reconcile.registry_merge import POLICY, SCANNING
 
 ACCOUNT = "123456789012"
 PART = Part("myapp-ecr-", "ecrgen-myapp-", None, ("myapp-ecr-*",), (), (), ())

@@ -10,8 +10,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import config, shards, template
-from generator.lint import lint_text
+from generator.lint.runner import lint_text
+from generator.model import config
+from generator.model.stack_limits import MAX_BODY_BYTES
+from generator.render import shards, template
 from tests.conftest import load_yaml
 
 CAPACITY = shards.Capacity(repositories=7, body_bytes=5_000)
@@ -86,7 +88,7 @@ def test_two_thousand_repositories_make_valid_lint_clean_stacks(tmp_path: Path) 
         data = load_yaml(part.text.replace("!", ""))
         assert len(data["Outputs"]) <= template.MAX_OUTPUTS and len(data["Resources"]) <= template.MAX_RESOURCES
         assert "EcrgenPostDeployPolicy" in data["Resources"]
-        assert len(part.text.encode()) <= template.MAX_BODY_BYTES
+        assert len(part.text.encode()) <= MAX_BODY_BYTES
     # One stack linted, as a sample: they differ only in names, and cfn-lint takes seconds per stack.
     assert [f for f in lint_text(rendered[-1].text, rendered[-1].path.name) if f.level == "error"] == []
     assert sum(len(v) for v in json.loads(index)["stacks"].values()) == 2000

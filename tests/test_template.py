@@ -13,8 +13,10 @@ import yaml
 from cfnlint.decode.decode import decode_str
 from hypothesis import HealthCheck, given, settings
 
-from generator import config, lifecycle, template
-from generator.lint import lint_text
+from generator.lint.runner import lint_text
+from generator.model import config, lifecycle
+from generator.model.stack_limits import MAX_DIRECT_BODY_BYTES
+from generator.render import template
 from tests.conftest import load_yaml
 from tests.strategies import configs
 
@@ -132,7 +134,7 @@ def test_large_template_warns_that_deploy_needs_an_s3_bucket(tmp_path: Path, ecr
     result = ecrgen("template", "--no-lint", "--out", "big.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "needs --s3-bucket" in result.stderr
-    assert len((tmp_path / "big.yaml").read_bytes()) > template.MAX_DIRECT_BODY_BYTES
+    assert len((tmp_path / "big.yaml").read_bytes()) > MAX_DIRECT_BODY_BYTES
 
 
 def test_template_command_writes_lints_and_can_print_to_stdout(tmp_path: Path, ecrgen) -> None:

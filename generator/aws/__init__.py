@@ -1,1 +1,1 @@
-"""Every AWS call ecrgen makes lives in this package; the core never imports it."""
+"""Every AWS call: reads, writes, retries, fan-out. May import: every stage below cli, and base."""

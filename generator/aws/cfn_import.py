@@ -9,7 +9,6 @@ from typing import Any
 from generator.aws.ecr import describe, failures
 
 CHANGE_SET = "ecrgen-import"
-MAX_DIRECT_BODY_BYTES = 51_200  # TemplateBody's limit; larger templates go through S3
 
 
 class ImportFailed(Exception):

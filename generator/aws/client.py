@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator.errors import InputError
+from generator.base.errors import InputError
 
 # Enough attempts to ride out sustained throttling (the first try and 10 retries); botocore backs
 # off exponentially with jitter. The SDKs' own AWS_MAX_ATTEMPTS (all tries) overrides it.

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from generator import diff
 from generator.aws.client import error_code, exception_text, lifecycle_policy_text, repository_policy_text
-from generator.desired import RepositorySettings
-from generator.diff import Change, LiveRepository, LiveState
+from generator.reconcile import diff
+from generator.reconcile.desired import RepositorySettings
+from generator.reconcile.diff import Change, LiveRepository, LiveState
 
 DESCRIBE_BATCH = 100  # DescribeRepositories takes at most 100 names
 # Errors that one name in a batch causes for the whole DescribeRepositories call.

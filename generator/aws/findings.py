@@ -15,7 +15,7 @@ from typing import Any
 
 from generator.aws.client import error_code
 from generator.aws.ecr import describe, failures
-from generator.findings import (
+from generator.findings.gate import (
     ERROR,
     IMAGE_NOT_FOUND,
     NO_IMAGES,

@@ -19,14 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from generator import desired, report
 from generator.aws import ecr as aws_ecr
 from generator.aws.client import error_code, make_client
 from generator.aws.ecr import failures
 from generator.aws.stack import desired_from_stack
 from generator.aws.stack_names import live_statuses
-from generator.diff import Plan
-from generator.errors import InputError
+from generator.base.errors import InputError
+from generator.reconcile import desired, report
+from generator.reconcile.diff import Plan
 
 INSTANCES_PAGE = 100  # ListStackInstances' MaxResults
 ROLE_SESSION_NAME = "ecrgen-post-deploy"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.aws.client import error_code, lifecycle_policy_text, user_errors
-from generator.errors import InputError
+from generator.base.errors import InputError
 
 
 def describe_images(ecr: Any, repository: str) -> list[dict[str, Any]]:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from generator.adopt.importer import LiveRepository
 from generator.aws.client import lifecycle_policy_text, repository_policy_text
 from generator.aws.ecr import describe, failures
-from generator.importer import LiveRepository
 
 PAGE_SIZE = 1000  # DescribeRepositories' largest page: the fewest calls
 

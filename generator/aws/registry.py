@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.aws.ecr import describe, failures
-from generator.registry import Part
-from generator.registry_merge import REPLICATION, SCANNING, SETTINGS, Conflict, DocumentPlan, merge, plan
+from generator.model.registry import Part
+from generator.reconcile.registry_merge import (
+    REPLICATION,
+    SCANNING,
+    SETTINGS,
+    Conflict,
+    DocumentPlan,
+    merge,
+    plan,
+)
 
 MAX_ATTEMPTS = 3
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import desired, registry
 from generator.aws.client import error_code, unreadable_reply
-from generator.errors import InputError
+from generator.base.errors import InputError
+from generator.model import registry
+from generator.reconcile import desired
 
 
 def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]:

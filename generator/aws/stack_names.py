@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from generator.errors import InputError
+from generator.base.errors import InputError
 
 GLOB_CHARACTERS = frozenset("*?[")
 

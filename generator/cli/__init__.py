@@ -10,13 +10,13 @@ import sys
 
 import typer
 
+from generator.base.errors import InputError
 from generator.cli import findings as _findings
 from generator.cli import import_ as _import
 from generator.cli import lifecycle as _lifecycle
 from generator.cli import lint as _lint
 from generator.cli import post_deploy as _post_deploy
 from generator.cli import template as _template
-from generator.errors import InputError
 
 app = typer.Typer(
     name="ecrgen",

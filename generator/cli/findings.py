@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
+from generator.base.errors import InputError
 from generator.cli import aws_options
-from generator.errors import InputError
 
 COMMAND = "findings"
 
@@ -60,11 +60,11 @@ def findings(
     Exit codes: 0 nothing at or above --fail-on (or no --fail-on), 1 something is, or a scan is
     missing, failed or still running after --wait; 2 bad input.
     """
-    from generator import findings as core
-    from generator import ignore as ignore_file
     from generator.aws import ecr as aws_ecr
     from generator.aws import findings as aws_findings
     from generator.aws.client import make_client, make_session, user_errors
+    from generator.findings import gate as core
+    from generator.findings import ignore as ignore_file
 
     if sum(map(bool, (stack_name, config, repository))) != 1:
         raise InputError(COMMAND, "give exactly one of --stack-name NAME..., --config FILE, "
@@ -74,8 +74,8 @@ def findings(
     rules = ignore_file.load(ignore) if ignore else []
     names = list(dict.fromkeys(repository))
     if config:
-        from generator import config as config_module
-        from generator import desired
+        from generator.model import config as config_module
+        from generator.reconcile import desired
 
         names = [wish.name for wish in desired.from_config(config_module.load(config))]
     aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
@@ -99,7 +99,7 @@ def findings(
     if output is Output.json:
         sys.stdout.write(json.dumps(core.build(images, threshold, counter.counts), indent=2) + "\n")
     elif output is Output.sarif:
-        from generator import sarif
+        from generator.findings import sarif
 
         sys.stdout.write(json.dumps(sarif.render(images), indent=2) + "\n")
     else:

@@ -12,9 +12,9 @@ from typing import Any
 
 import typer
 
+from generator.base.errors import InputError, Problem
+from generator.base.wording import plural
 from generator.cli import aws_options
-from generator.errors import InputError, Problem
-from generator.wording import plural
 
 COMMAND = "import"
 CHANGE_SET = "ecrgen-import"
@@ -55,11 +55,11 @@ def import_(
     --execute import failed, 2 bad input (flags, an existing file without --force, a filter that
     selects nothing, credentials).
     """
-    from generator import importer
+    from generator.adopt import importer
     from generator.aws import importer as aws_importer
     from generator.aws.client import make_client, user_errors
     from generator.aws.ecr import CallCounter
-    from generator.config import DEFAULT_NAME_PATTERN, SYSTEM_NAME_PATTERN
+    from generator.model.config import DEFAULT_NAME_PATTERN, SYSTEM_NAME_PATTERN
 
     pattern = name_pattern or DEFAULT_NAME_PATTERN
     _check_flags(pattern, system_name, SYSTEM_NAME_PATTERN)
@@ -134,7 +134,7 @@ def _header(arn: str, region: str, endpoint: str | None) -> str:
 
 def _validated(name: str, result: Any) -> Any:
     """The written files load as a config (checked in a scratch copy before anything is written)."""
-    from generator import config as config_module
+    from generator.model import config as config_module
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -151,12 +151,13 @@ def _cfn_import_files(cfg: Any, directory: Path, stem: str) -> dict[Path, str]:
     resources-to-import list."""
     from dataclasses import replace
 
-    from generator import template as template_module
+    from generator.model.stack_limits import TemplateLimitError
+    from generator.render import template as template_module
 
     bare = replace(cfg, outputs=(), post_deploy_policy=False, notifications=None, registry=None)
     try:
         text = template_module.render(template_module.build(bare), "yaml", f"{stem}.yaml")
-    except template_module.TemplateLimitError as exc:
+    except TemplateLimitError as exc:
         raise InputError(COMMAND, Problem(str(exc), field="--cfn-import")) from None
     resources = [{"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": repo.logical_id,
                   "ResourceIdentifier": {"RepositoryName": repo.physical_name(cfg.system_name)}}
@@ -167,7 +168,7 @@ def _cfn_import_files(cfg: Any, directory: Path, stem: str) -> dict[Path, str]:
 
 def _write(files: dict[Path, str], out: Path) -> None:
     """Policy files and templates first, ecr.yaml last: it refers to them."""
-    from generator.fileio import write_atomic
+    from generator.base.fileio import write_atomic
 
     for path, text in files.items():
         if path != out:
@@ -191,11 +192,12 @@ def _execute(files: dict[Path, str], directory: Path, stem: str, stack: str, sys
     """Run the IMPORT change set; {stack: reason} when it failed."""
     from generator.aws import cfn_import
     from generator.aws.client import make_client, user_errors
+    from generator.model.stack_limits import MAX_DIRECT_BODY_BYTES
 
     body = files[directory / f"{stem}.import.yaml"]
-    if len(body.encode()) > cfn_import.MAX_DIRECT_BODY_BYTES:
+    if len(body.encode()) > MAX_DIRECT_BODY_BYTES:
         raise InputError(COMMAND, Problem(f"the template is {len(body.encode()):,} bytes, over the "
-                                          f"{cfn_import.MAX_DIRECT_BODY_BYTES:,} a direct change set takes: "
+                                          f"{MAX_DIRECT_BODY_BYTES:,} a direct change set takes: "
                                           "run without --execute and use the printed commands with "
                                           "--template-url (S3)", field="--execute"))
     resources = json.loads(files[directory / f"{stem}.resources-to-import.json"])

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from generator.errors import InputError, Problem
-from generator.wording import plural
+from generator.base.errors import InputError, Problem
+from generator.base.wording import plural
 
 if TYPE_CHECKING:
-    from generator.lifecycle import Evaluation, Image, Policy, Rule
+    from generator.model.lifecycle import Evaluation, Image, Policy, Rule
 
 app = typer.Typer(help="Preview and validate lifecycle policies.", no_args_is_help=True)
 COMMAND = "lifecycle preview"
@@ -55,7 +55,7 @@ def preview(
     The policy comes from --policy, from --config with --repository, or (with --live) from the
     repository itself; the images from --images or --live. Exit codes: 0 done, 2 bad input.
     """
-    from generator.lifecycle import evaluate, parse_timestamp
+    from generator.model.lifecycle import evaluate, parse_timestamp
 
     # A short-lived run over up to 10**5 acyclic records: the cycle collector would only rescan
     # them again and again (it doubles the run time at that size).
@@ -87,7 +87,7 @@ def validate(files: list[Path] = typer.Argument(..., metavar="FILE", hidden=True
     line, rule priority and field. A file that cannot be read or is not JSON goes to stderr.
     Exit codes: 0 all valid, 1 a policy is invalid, 2 a file cannot be read.
     """
-    from generator.lifecycle.policy import read_file
+    from generator.model.lifecycle.policy import read_file
 
     invalid = unreadable = False
     for path in files:
@@ -132,13 +132,13 @@ def _check_flags(policy: Path | None, config: Path | None, repository: str | Non
 def _policy(policy: Path | None, config: Path | None, repository: str | None,
             ecr: Any) -> tuple[Policy, str | None]:
     """The policy to preview and the repository's name in ECR (when known)."""
-    from generator.lifecycle import PolicyError, parse_text
-    from generator.lifecycle.policy import load_file
+    from generator.model.lifecycle import PolicyError, parse_text
+    from generator.model.lifecycle.policy import load_file
 
     if policy is not None:
         return load_file(policy), repository
     if config is not None:
-        from generator import config as config_module
+        from generator.model import config as config_module
 
         cfg = config_module.load(config)
         for repo in cfg.repositories:
@@ -161,12 +161,12 @@ def _policy(policy: Path | None, config: Path | None, repository: str | None,
 
 
 def _images(images: str | None, ecr: Any, repository: str | None) -> list[Image]:
-    from generator.lifecycle import load_images, parse_images
+    from generator.model.lifecycle import load_images, parse_images
 
     if images == "-":
         return load_images(sys.stdin.read(), "<stdin>")
     if images is not None:
-        from generator.source import read_text
+        from generator.base.source import read_text
 
         return load_images(read_text(images), images)
     from generator.aws.images import describe_images
@@ -177,7 +177,7 @@ def _images(images: str | None, ecr: Any, repository: str | None) -> list[Image]
 # --- text rendering -------------------------------------------------------------------------
 
 def _render(policy: Policy, result: Evaluation, total: int, now: float, price_per_gb: float) -> str:
-    from generator.lifecycle.images import format_timestamp
+    from generator.model.lifecycle.images import format_timestamp
 
     lines = [f"{plural(total, 'image')} evaluated at {format_timestamp(now)} against "
              f"{plural(len(policy.rules), 'rule')}", ""]
@@ -206,7 +206,7 @@ def _render(policy: Policy, result: Evaluation, total: int, now: float, price_pe
 
 def _describe(rule: Rule) -> str:
     """The rule's own description, or one made from its selection."""
-    from generator.lifecycle.policy import TIME_COUNT_TYPES
+    from generator.model.lifecycle.policy import TIME_COUNT_TYPES
 
     if rule.description:
         return rule.description

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from generator.errors import InputError, Problem
+from generator.base.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from generator.lint import Finding
+    from generator.lint.runner import Finding
 
 
 class Format(StrEnum):
@@ -38,13 +38,13 @@ def lint(
         if paths:
             raise InputError("ecrgen lint", Problem("prints the rules folder and takes no PATH; lint "
                                                     "templates without --rules-dir", field="--rules-dir"))
-        from generator.cfn_rules import RULES_DIR
+        from generator.lint.rules import RULES_DIR
 
         typer.echo(RULES_DIR)
         return
     if not paths:
         raise InputError("ecrgen lint", "give at least one template PATH (or --rules-dir)")
-    from generator.lint import lint_path
+    from generator.lint.runner import lint_path
 
     findings: list[Finding] = []
     unreadable: list[InputError] = []

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
+from generator.base.errors import InputError
 from generator.cli import aws_options
-from generator.errors import InputError
-from generator.roles import DEFAULT_EXECUTION_ROLE
+from generator.model.roles import DEFAULT_EXECUTION_ROLE
 
 PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
 
@@ -61,10 +61,11 @@ def post_deploy(
     found with --check, a repository or registry document failed, a repository is missing or not
     scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
-    from generator import desired, registry, report
     from generator.aws import ecr as aws_ecr
     from generator.aws import registry as aws_registry
     from generator.aws.client import make_client, make_session, user_errors
+    from generator.model import registry
+    from generator.reconcile import desired, report
 
     if not stack_name and not config and not stack_set:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
@@ -79,7 +80,7 @@ def post_deploy(
     targets = None
     parts: list[registry.Part] = []
     if config:
-        from generator import config as config_module
+        from generator.model import config as config_module
 
         cfg = config_module.load(config)
         targets = cfg.targets

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from generator.roles import DEFAULT_EXECUTION_ROLE
-from generator.targets import Targets
+from generator.model.roles import DEFAULT_EXECUTION_ROLE
+from generator.model.targets import Targets
 
 
 def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[str], role: str | None,
@@ -18,10 +18,10 @@ def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[st
 
     Flags win over `targets` from ecr.yaml; a self-managed `targets` narrows to its accounts.
     """
-    from generator import fleet_report
     from generator.aws import fleet
     from generator.aws.client import make_client, make_session, user_errors
     from generator.aws.ecr import CallCounter
+    from generator.reconcile import fleet as fleet_report
 
     if targets is not None:
         stack_sets = stack_sets or [targets.stack_set]

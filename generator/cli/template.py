@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from generator.errors import InputError
-from generator.wording import plural
+from generator.base.errors import InputError
+from generator.base.wording import plural
 
 
 class Format(StrEnum):
@@ -33,21 +33,21 @@ def template(
 
     Exit codes: 0 written and clean, 1 lint errors, 2 bad input.
     """
-    from generator import config as config_module
-    from generator import shards
-    from generator import template as template_module
-    from generator.fileio import write_atomic
+    from generator.base.fileio import write_atomic
+    from generator.model import config as config_module
+    from generator.model import stack_limits
+    from generator.render import shards
 
     cfg = config_module.load(config)
     target = Path(out if out not in (None, "-") else f"templates/ecr.{fmt.value}")
     try:
         rendered, index = shards.render_all(cfg, target, fmt.value, config.name)
-    except template_module.TemplateLimitError as exc:
+    except stack_limits.TemplateLimitError as exc:
         raise InputError(str(config), str(exc)) from None
-    too_big = [r for r in rendered if len(r.text.encode()) > template_module.MAX_BODY_BYTES]
+    too_big = [r for r in rendered if len(r.text.encode()) > stack_limits.MAX_BODY_BYTES]
     if too_big:
         raise InputError(str(config), f"{too_big[0].path.name} would be {len(too_big[0].text.encode()):,} "
-                         f"bytes; CloudFormation accepts at most {template_module.MAX_BODY_BYTES:,}: set "
+                         f"bytes; CloudFormation accepts at most {stack_limits.MAX_BODY_BYTES:,}: set "
                          "max_per_stack lower")
     if out == "-":
         if index is not None:
@@ -63,14 +63,14 @@ def template(
             write_atomic(shards.index_path(target), index)
             typer.echo(f"wrote {shards.index_path(target)} ({plural(len(rendered), 'stack')})", err=True)
     if no_lint:
-        direct_limit = template_module.MAX_DIRECT_BODY_BYTES
+        direct_limit = stack_limits.MAX_DIRECT_BODY_BYTES
         for part in rendered:
             size = len(part.text.encode())
             if size > direct_limit:  # linting says so itself (W9504)
                 typer.echo(f"warning: {part.path.name} is {size:,} bytes, over the {direct_limit:,} that a "
                            "direct deploy accepts: `aws cloudformation deploy` needs --s3-bucket", err=True)
         return
-    from generator.lint import lint_text
+    from generator.lint.runner import lint_text
 
     errors = False
     for part in rendered:

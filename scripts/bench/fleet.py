@@ -52,7 +52,8 @@ repositories:
 
 
 def template_body(folder: Path, system: str, names: list[str]) -> str:
-    from generator import config, template
+    from generator.model import config
+    from generator.render import template
 
     path = folder / f"{system}.yaml"
     path.write_text(CONFIG.format(system=system, entries="\n".join(f"  - name: {n}" for n in names)))

@@ -22,7 +22,7 @@ from typing import Any
 
 from targets import Targets  # scripts/bench/targets.py
 
-from generator.lifecycle import Policy, evaluate, load_images, parse
+from generator.model.lifecycle import Policy, evaluate, load_images, parse
 
 NOW = 1_800_000_000.0
 SIZES = (10_000, 25_000, 50_000, 100_000)

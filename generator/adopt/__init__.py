@@ -1,0 +1,1 @@
+"""Live registry -> ecr.yaml (`ecrgen import`). May import: model, render, reconcile, base."""

@@ -1,0 +1,1 @@
+"""Small shared pieces: errors, reading sources, atomic writes, wording. Imports nothing of ecrgen."""

@@ -1,0 +1,154 @@
+"""Read YAML or JSON documents while remembering the line of every value.
+
+PyYAML's composer keeps positions on nodes; we build plain data from the same node tree and a
+map from each value's path (``("repositories", 1, "name")``) to its 1-based line, so that
+validation errors can point at the line the user must edit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.base.errors import InputError, Problem
+
+Path_ = tuple[str | int, ...]
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader = yaml.SafeLoader
+
+
+class Document:
+    """Parsed data plus the line of each value, addressed by path."""
+
+    def __init__(self, source: str, data: Any, lines: dict[Path_, int]) -> None:
+        self.source = source
+        self.data = data
+        self.lines = lines
+
+    def line_of(self, path: Path_) -> int | None:
+        """The line of the value at `path`, or of its nearest ancestor that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        return Problem(message, field=dotted(path), line=self.line_of(path))
+
+
+def dotted(path: Path_) -> str:
+    """`("repositories", 1, "name")` -> `repositories[1].name`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+JSON_TOO_DEEP = "nests too deeply: hundreds of nested lists or objects"  # json.loads' RecursionError
+
+
+def load_policy_json(text: str) -> Any:
+    """A policy's JSON text as data; ValueError with one sentence saying where it breaks. Shared
+    by the lifecycle and repository policy models, which each wrap it in their own PolicyError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError(JSON_TOO_DEEP) from None
+
+
+def load_json(text: str, source: str) -> Any:
+    """JSON text as data, or an InputError at the line where it breaks."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, Problem(f"not valid JSON: {exc.msg} (column {exc.colno})",
+                                         line=exc.lineno)) from None
+    except RecursionError:
+        raise InputError(source, JSON_TOO_DEEP) from None
+
+
+def read_text(path: Path | str) -> str:
+    """The file's text, or an InputError saying why it cannot be read."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(source, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(source, "is a directory, expected a file") from None
+    except OSError as exc:
+        raise InputError(source, f"cannot read: {exc.strerror}") from None
+    if b"\0" in raw:
+        raise InputError(source, "is a binary file, expected YAML or JSON text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(source, f"is not UTF-8 text (byte {exc.start})") from None
+
+
+def load(path: Path | str, text: str | None = None) -> Document:
+    """Parse a YAML (or JSON, which is YAML) file into a Document."""
+    source = str(path)
+    if text is None:
+        text = read_text(path)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InputError(source, "is empty")
+        lines: dict[Path_, int] = {}
+        data = _build(loader, node, (), lines, source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError(source, Problem(f"{_syntax(source)} error: {exc.problem}", line=line)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(source, f"{_syntax(source)} error: {exc}") from None
+    except RecursionError:  # an alias inside its own anchor (`&a [*a]`), or hundreds of levels
+        raise InputError(source, "nests too deeply: an alias that contains itself, or hundreds of "
+                         "nested lists or mappings") from None
+    finally:
+        loader.dispose()
+    return Document(source, data, lines)
+
+
+def _syntax(source: str) -> str:
+    """What the user wrote: JSON files are read by the YAML parser, but say JSON to them."""
+    return "JSON syntax" if source.lower().endswith(".json") else "YAML syntax"
+
+
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _build(loader: Any, node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise InputError(source, Problem(f"unsupported YAML tag {node.tag!r}: plain values only",
+                                         dotted(path), lines[path]))
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise InputError(source, Problem("keys must be plain strings", dotted(path),
+                                                 key_node.start_mark.line + 1))
+            if key in out:
+                raise InputError(source, Problem(f"duplicate key {key!r}", dotted((*path, str(key))),
+                                                 key_node.start_mark.line + 1))
+            child = (*path, str(key))
+            out[key] = _build(loader, value_node, child, lines, source)
+            lines[child] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, (*path, i), lines, source) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)

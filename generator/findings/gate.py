@@ -1,0 +1,168 @@
+"""Scan findings of one image per repository, and the pipeline gate over them.
+
+Pure: turns the pages of `DescribeImageScanFindings` (basic and enhanced scanning alike) into
+`Finding`s, decides which image fails a `--fail-on` threshold, and shapes the JSON report and
+the text table. The AWS reads live in `generator.aws.findings`, SARIF in `generator.findings.sarif`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TextIO
+
+from generator.model.severity import RANK, SEVERITIES, at_or_above
+
+# ECR's imageScanStatus.status values, by what they mean for the gate.
+SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
+SCAN_RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
+# ecrgen's own statuses for images it could not get findings for.
+NOT_SCANNED = "NOT_SCANNED"            # scanning is off, or the image was pushed before it was on
+NO_IMAGES = "NO_IMAGES"                # the repository is empty: nothing to ship, nothing to fail
+IMAGE_NOT_FOUND = "IMAGE_NOT_FOUND"    # --tag / --digest names no image
+REPOSITORY_NOT_FOUND = "REPOSITORY_NOT_FOUND"
+ERROR = "ERROR"                        # AWS refused or the call was lost: the message says why
+# Statuses that never fail the gate: the findings are known, or there is no image at all.
+NOT_FAILING = SCAN_DONE | {NO_IMAGES}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One vulnerability in one package of one image."""
+
+    id: str
+    severity: str
+    package: str | None = None
+    version: str | None = None
+    fixed_version: str | None = None
+    uri: str | None = None
+    title: str | None = None
+    ignored: bool = False
+    ignore_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "severity": self.severity, "package": self.package,
+                "version": self.version, "fixedVersion": self.fixed_version, "uri": self.uri,
+                "ignored": self.ignored}
+
+
+@dataclass(frozen=True)
+class ImageFindings:
+    """What the gate knows about one repository's image: its scan status and findings."""
+
+    repository: str
+    digest: str | None = None
+    tags: tuple[str, ...] = ()
+    scan_status: str = ERROR
+    description: str | None = None  # why: ECR's status description or ecrgen's reason
+    severity_counts: Mapping[str, int] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+
+    def blocking(self, fail_on: str) -> list[Finding]:
+        """Findings at or above `fail_on` that no ignore entry covers."""
+        return [f for f in self.findings if not f.ignored and at_or_above(f.severity, fail_on)]
+
+    def fails(self, fail_on: str | None) -> bool:
+        """The gate: with a threshold, an image fails on a blocking finding or an unknown scan."""
+        if fail_on is None:
+            return False
+        return self.scan_status not in NOT_FAILING or bool(self.blocking(fail_on))
+
+
+def parse_findings(pages: Iterable[Mapping[str, Any]]) -> tuple[dict[str, int], list[Finding]]:
+    """Severity counts and findings from the pages of one DescribeImageScanFindings call."""
+    counts: dict[str, int] = {}
+    findings: list[Finding] = []
+    for page in pages:
+        scan = page.get("imageScanFindings") or {}
+        counts = dict(scan.get("findingSeverityCounts") or counts)
+        findings.extend(_basic(item) for item in scan.get("findings") or ())
+        for item in scan.get("enhancedFindings") or ():
+            findings.extend(_enhanced(item))
+    return counts, findings
+
+
+def _basic(item: Mapping[str, Any]) -> Finding:
+    """Basic scanning: CVE name, severity, and the package in `attributes`."""
+    attributes = {a.get("key"): a.get("value") for a in item.get("attributes") or ()}
+    return Finding(id=str(item.get("name") or "unknown"), severity=str(item.get("severity") or "UNDEFINED"),
+                   package=attributes.get("package_name"), version=attributes.get("package_version"),
+                   uri=item.get("uri"), title=item.get("description"))
+
+
+def _enhanced(item: Mapping[str, Any]) -> list[Finding]:
+    """Enhanced scanning (Amazon Inspector): one finding per vulnerable package."""
+    details = item.get("packageVulnerabilityDetails") or {}
+    ident = str(details.get("vulnerabilityId") or item.get("title") or item.get("findingArn") or "unknown")
+    urls = details.get("referenceUrls") or []
+    uri = details.get("sourceUrl") or (urls[0] if urls else None)
+    base = Finding(id=ident, severity=str(item.get("severity") or "UNTRIAGED"), uri=uri,
+                   title=item.get("title") or item.get("description"))
+    packages = details.get("vulnerablePackages") or []
+    if not packages:
+        return [base]
+    return [replace(base, package=p.get("name"), version=p.get("version"),
+                    fixed_version=p.get("fixedInVersion") or None) for p in packages]
+
+
+# --- the report ----------------------------------------------------------------------------
+
+def exit_code(images: Sequence[ImageFindings], fail_on: str | None) -> int:
+    return 1 if any(image.fails(fail_on) for image in images) else 0
+
+
+def build(images: Sequence[ImageFindings], fail_on: str | None,
+          api_calls: Mapping[str, int]) -> dict[str, Any]:
+    """The `--output json` document."""
+    total: Counter[str] = Counter()
+    for image in images:
+        total.update(image.severity_counts)
+    return {
+        "images": [{"repositoryName": image.repository, "imageDigest": image.digest,
+                    "imageTags": list(image.tags), "scanStatus": image.scan_status,
+                    "severityCounts": dict(image.severity_counts),
+                    "findings": [f.to_json() for f in image.findings]} for image in images],
+        "summary": {"images": len(images), "severityCounts": dict(total),
+                    "failed": sum(image.fails(fail_on) for image in images),
+                    "apiCalls": dict(sorted(api_calls.items()))},
+    }
+
+
+def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextIO) -> None:
+    """Per image: status and severity counts, then the findings at or above the threshold."""
+    shown_from = fail_on or SEVERITIES[0]
+    for image in images:
+        name = image.repository + (f":{image.tags[0]}" if image.tags else "")
+        digest = f" ({image.digest[:19]})" if image.digest else ""
+        verdict = "  FAILED" if image.fails(fail_on) else ""
+        out.write(f"{name}{digest}: {image.scan_status}{verdict}\n")
+        if image.description and image.scan_status not in SCAN_DONE:
+            out.write(f"  {image.description}\n")
+        counts = ", ".join(f"{sev} {image.severity_counts[sev]}"
+                           for sev in (*reversed(SEVERITIES), "UNDEFINED", "UNTRIAGED")
+                           if image.severity_counts.get(sev))
+        if image.scan_status in SCAN_DONE:
+            out.write(f"  {counts or 'no findings'}\n")
+        rows = [f for f in image.findings if at_or_above(f.severity, shown_from)]
+        rows.sort(key=lambda f: (-RANK[f.severity], f.id, f.package or ""))
+        if rows:
+            _table(rows, out)
+        for reason in dict.fromkeys(f"{f.id}: {f.ignore_reason}" for f in rows if f.ignored):
+            out.write(f"  ignored {reason}\n")
+    failed = sum(image.fails(fail_on) for image in images)
+    gate = f"; {failed} failed --fail-on {fail_on}" if fail_on else ""
+    count = len(images)
+    out.write(f"{count} {'repository' if count == 1 else 'repositories'}{gate}\n")
+
+
+def _table(rows: list[Finding], out: TextIO) -> None:
+    cells = [("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED", "LINK")]
+    for f in rows:
+        severity = f"{f.severity} (ignored)" if f.ignored else f.severity
+        cells.append((f.id, severity, f.package or "-", f.version or "-", f.fixed_version or "-",
+                      f.uri or "-"))
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]) - 1)]
+    for row in cells:
+        out.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+                  + "  " + row[-1] + "\n")

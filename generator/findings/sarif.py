@@ -1,0 +1,91 @@
+"""`ecrgen findings --output sarif`: SARIF 2.1.0 for code-scanning dashboards (GitHub and others).
+
+One run; one rule per finding id (its worst severity sets the level and GitHub's
+`security-severity`); one result per finding, located at the repository, with the image digest
+and tags in its logical location and properties. Ignored findings carry an external suppression
+with the ignore file's reason; images whose scan is missing or failed become tool notifications.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from generator import __version__
+from generator.findings.gate import SCAN_DONE, Finding, ImageFindings
+from generator.model.severity import RANK
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html"
+LEVELS = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning"}  # anything else: note
+# GitHub ranks security alerts by this CVSS-like score: >= 9 critical, >= 7 high, >= 4 medium.
+SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "2.0", "INFORMATIONAL": "0.0"}
+
+
+def render(images: Sequence[ImageFindings]) -> dict[str, Any]:
+    """The SARIF log for `images` (a JSON-ready dict)."""
+    worst: dict[str, Finding] = {}
+    for image in images:
+        for finding in image.findings:
+            known = worst.get(finding.id)
+            if known is None or RANK.get(finding.severity, -1) > RANK.get(known.severity, -1):
+                worst[finding.id] = finding
+    rule_ids = sorted(worst)
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    results = [_result(image, finding, index[finding.id]) for image in images for finding in image.findings]
+    notifications = [{"level": "error", "message": {"text": _status_line(image)}}
+                     for image in images if image.scan_status not in SCAN_DONE]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "ecrgen", "version": __version__, "informationUri": INFORMATION_URI,
+                                "rules": [_rule(worst[rule_id]) for rule_id in rule_ids]}},
+            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+            "results": results,
+        }],
+    }
+
+
+def _status_line(image: ImageFindings) -> str:
+    reason = f": {image.description}" if image.description else ""
+    return f"{image.repository}: scan {image.scan_status}{reason}"
+
+
+def _rule(finding: Finding) -> dict[str, Any]:
+    text = finding.title or finding.id
+    rule: dict[str, Any] = {
+        "id": finding.id, "name": "ContainerImageVulnerability",
+        "shortDescription": {"text": f"{finding.id} ({finding.severity})"},
+        "fullDescription": {"text": text},
+        "defaultConfiguration": {"level": LEVELS.get(finding.severity, "note")},
+        "help": {"text": f"{text}\n{finding.uri or ''}".strip()},
+        "properties": {"tags": ["security", "vulnerability", "container"],
+                       "security-severity": SECURITY_SEVERITY.get(finding.severity, "0.0")},
+    }
+    if finding.uri:
+        rule["helpUri"] = finding.uri
+    return rule
+
+
+def _result(image: ImageFindings, finding: Finding, rule_index: int) -> dict[str, Any]:
+    package = f" in {finding.package} {finding.version or ''}".rstrip() if finding.package else ""
+    fixed = f", fixed in {finding.fixed_version}" if finding.fixed_version else ""
+    image_ref = f"{image.repository}@{image.digest}" if image.digest else image.repository
+    key = "\0".join((image.repository, finding.id, finding.package or "", finding.version or ""))
+    result: dict[str, Any] = {
+        "ruleId": finding.id, "ruleIndex": rule_index, "level": LEVELS.get(finding.severity, "note"),
+        "message": {"text": f"{finding.id} ({finding.severity}){package}{fixed}: {image_ref}"},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": image.repository}, "region": {"startLine": 1}},
+            "logicalLocations": [{"name": image_ref, "kind": "module"}],
+        }],
+        "partialFingerprints": {"ecrgenFinding/v1": hashlib.sha256(key.encode()).hexdigest()},
+        "properties": {"repositoryName": image.repository, "imageDigest": image.digest,
+                       "imageTags": list(image.tags), "package": finding.package,
+                       "installedVersion": finding.version, "fixedVersion": finding.fixed_version},
+    }
+    if finding.ignored:
+        result["suppressions"] = [{"kind": "external", "justification": finding.ignore_reason or ""}]
+    return result

@@ -1,0 +1,1 @@
+"""The lint runner and the cfn-lint rules, one rule a file under rules/. May import: model, base."""

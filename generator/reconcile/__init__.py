@@ -1,0 +1,1 @@
+"""Desired vs live: desired settings, intrinsics, plan, registry merge, reports. May import: model, base."""

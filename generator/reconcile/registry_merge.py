@@ -1,0 +1,200 @@
+"""Splice one config's part into a live registry document, leaving every other part as it was.
+
+Documents are in the API's own shapes: scanning `{"scanType", "rules"}` (as
+GetRegistryScanningConfiguration returns it), replication `{"rules"}` (DescribeRegistry) and the
+registry policy as parsed JSON (None when there is none). Pure: documents in, document out.
+
+Guarantees, for any input (tested as properties): every element another team owns is in the
+result exactly as it was, in its place; merging a merged document again changes nothing; an
+owned element no longer declared is removed and nothing else. A merge that would break another
+team's part (BASIC while another team scans continuously, more rules than ECR allows) raises
+`Conflict` instead of writing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from generator.model.registry import (
+    CONTINUOUS_SCAN,
+    MAX_DESTINATIONS,
+    MAX_REPLICATION_RULES,
+    MAX_SCAN_FILTERS,
+    SCAN_ON_PUSH,
+    Part,
+)
+
+SCANNING, REPLICATION, POLICY = "scanning", "replication", "registryPolicy"
+SETTINGS = (SCANNING, REPLICATION, POLICY)
+POLICY_VERSION = "2012-10-17"
+
+Document = Any  # a mapping in the API's shape, or None for "no registry policy"
+
+
+class Conflict(ValueError):
+    """This config's part cannot be merged without breaking someone else's."""
+
+
+def merge(setting: str, document: Document, parts: Sequence[Part], registry_id: str) -> Document:
+    """`document` with each part merged in, in order; `document` itself is never modified."""
+    merged = copy.deepcopy(document)
+    for part in parts:
+        merged = MERGERS[setting](merged, part, registry_id)
+    return merged
+
+
+def merge_scanning(document: Mapping[str, Any], part: Part, registry_id: str = "") -> dict[str, Any]:
+    """Owned wildcard filters of the SCAN_ON_PUSH and CONTINUOUS_SCAN rules, and the scan type
+    when the part sets one. Filters stay in place; new ones go at the end of their rule; a rule
+    left empty by removing owned filters is removed; other rules are kept as they are."""
+    scan_type = part.scan_type or document.get("scanType") or "BASIC"
+    rules: list[Any] = []
+    done: set[str] = set()
+    for rule in document.get("rules") or []:
+        frequency = rule.get("scanFrequency") if isinstance(rule, Mapping) else None
+        if frequency not in (SCAN_ON_PUSH, CONTINUOUS_SCAN) or frequency in done:
+            rules.append(rule)
+            continue
+        done.add(frequency)
+        wanted = part.filters_for(frequency)
+        filters = rule.get("repositoryFilters") or []
+        kept, present = [], set()
+        for item in filters:
+            value = item.get("filter") if isinstance(item, Mapping) else None
+            if not part.owns(value):
+                kept.append(item)
+            elif value in wanted and value not in present:
+                kept.append(item)
+                present.add(value)
+        kept += [_wildcard(value) for value in wanted if value not in present]
+        if kept == filters:
+            rules.append(rule)
+        elif kept:  # a rule emptied of this config's filters was this config's alone: it goes
+            rules.append({**rule, "repositoryFilters": kept})
+    for frequency in (SCAN_ON_PUSH, CONTINUOUS_SCAN):
+        if frequency not in done and part.filters_for(frequency):
+            rules.append({"scanFrequency": frequency,
+                          "repositoryFilters": [_wildcard(v) for v in part.filters_for(frequency)]})
+    for rule in (r for r in rules if isinstance(r, Mapping)):
+        filters = rule.get("repositoryFilters") or []
+        if len(filters) > MAX_SCAN_FILTERS:
+            raise Conflict(f"the {rule.get('scanFrequency')} rule would hold {len(filters)} filters; ECR "
+                           f"allows at most {MAX_SCAN_FILTERS}")
+        if part.scan_type == "BASIC" and document.get("scanType") == "ENHANCED" and \
+                rule.get("scanFrequency") == CONTINUOUS_SCAN and filters:
+            others = [_filter_of(f) for f in filters if not part.owns(_filter_of(f))]
+            raise Conflict(f"scan type BASIC would break the registry's CONTINUOUS_SCAN rule (filters "
+                           f"{others}), which only ENHANCED allows; leave scanning.type out or use ENHANCED")
+    return {**document, "scanType": scan_type, "rules": rules}
+
+
+def merge_replication(document: Mapping[str, Any], part: Part, registry_id: str) -> dict[str, Any]:
+    """A rule is owned when it has prefixes and all of them are in the namespace. Owned rules are
+    replaced by the declared ones, placed where the first owned rule was (else at the end);
+    destinations without a registry id replicate within this account (`registry_id`)."""
+    wanted = [{"destinations": [{"region": region, "registryId": account or registry_id}
+                                for region, account in rule.destinations],
+               "repositoryFilters": [{"filter": prefix, "filterType": "PREFIX_MATCH"}
+                                     for prefix in rule.prefixes]}
+              for rule in part.replication]
+    rules: list[Any] = []
+    placed = False
+    for rule in document.get("rules") or []:
+        if _owned_rule(rule, part):
+            if not placed:
+                rules += wanted
+                placed = True
+            continue
+        rules.append(rule)
+    if not placed:
+        rules += wanted
+    if len(rules) > MAX_REPLICATION_RULES:
+        raise Conflict(f"the replication configuration would hold {len(rules)} rules; ECR allows at "
+                       f"most {MAX_REPLICATION_RULES}")
+    destinations = sum(len(r.get("destinations") or []) for r in rules if isinstance(r, Mapping))
+    if destinations > MAX_DESTINATIONS:
+        raise Conflict(f"the replication configuration would hold {destinations} destinations; ECR "
+                       f"allows at most {MAX_DESTINATIONS} in all")
+    return {**document, "rules": rules}
+
+
+def merge_policy(document: Mapping[str, Any] | None, part: Part,
+                 registry_id: str = "") -> dict[str, Any] | None:
+    """Owned statements (Sid in the namespace) replaced by the declared ones, placed where the
+    first owned statement was (else at the end); every other statement and key kept."""
+    if document is None:
+        if not part.statements:
+            return None
+        return {"Version": POLICY_VERSION, "Statement": [dict(s) for s in part.statements]}
+    if not isinstance(document, Mapping):
+        raise Conflict("the registry policy is not a JSON object; fix it by hand first")
+    current = document.get("Statement") or []
+    statements = [current] if isinstance(current, Mapping) else list(current)
+    out: list[Any] = []
+    placed = False
+    for statement in statements:
+        if part.owns_statement(statement):
+            if not placed:
+                out += [dict(s) for s in part.statements]
+                placed = True
+            continue
+        out.append(statement)
+    if not placed:
+        out += [dict(s) for s in part.statements]
+    if out == statements:
+        return dict(document)
+    if not out:
+        raise Conflict("removing this config's last statements would leave an empty registry policy, "
+                       "which ECR rejects; post-deploy never deletes: run `aws ecr delete-registry-policy`")
+    return {**document, "Statement": out}
+
+
+MERGERS: dict[str, Callable[[Any, Part, str], Any]] = {
+    SCANNING: merge_scanning, REPLICATION: merge_replication, POLICY: merge_policy}
+
+
+def _wildcard(value: str) -> dict[str, str]:
+    return {"filter": value, "filterType": "WILDCARD"}
+
+
+def _filter_of(item: Any) -> Any:
+    return item.get("filter") if isinstance(item, Mapping) else None
+
+
+def _owned_rule(rule: Any, part: Part) -> bool:
+    if not isinstance(rule, Mapping):
+        return False
+    filters = rule.get("repositoryFilters") or []
+    return bool(filters) and all(part.owns(_filter_of(item)) for item in filters)
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """One registry document that needs a write (`before` -> `after`) or cannot be merged (`error`)."""
+
+    setting: str
+    before: Document
+    after: Document
+    error: str | None = None
+
+
+def plan(documents: Mapping[str, Document], errors: Mapping[str, str], parts: Sequence[Part],
+         registry_id: str) -> list[DocumentPlan]:
+    """The documents this run must write, or cannot; a document in sync is left out."""
+    out = []
+    for setting in SETTINGS:
+        if setting in errors:
+            out.append(DocumentPlan(setting, None, None, errors[setting]))
+            continue
+        before = documents.get(setting)
+        try:
+            after = merge(setting, before, parts, registry_id)
+        except Conflict as exc:
+            out.append(DocumentPlan(setting, before, before, str(exc)))
+            continue
+        if after != before:
+            out.append(DocumentPlan(setting, before, after))
+    return out

@@ -1,0 +1,194 @@
+"""The post-deploy report: one dict in design.md's `--output json` shape, also drawn as a table.
+
+Built from the plan and what apply returned, so the JSON and the human output never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from generator.model import access, lifecycle
+from generator.model.registry import EffectiveScan
+from generator.reconcile import phrases
+from generator.reconcile.diff import Change, Plan, RepositoryPlan
+from generator.reconcile.registry_merge import DocumentPlan
+
+# A repository's status; the summary counts each, so the counts add up to the repositories.
+STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
+_SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
+                 "missing": "missing", "unmanaged": "unmanaged"}
+SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
+
+
+def build(plan: Plan, results: Mapping[Change, str | None] | None,
+          api_calls: Mapping[str, int]) -> dict[str, Any]:
+    """`results` is what apply returned (change -> error or None); None when nothing was applied."""
+    repositories = [_repository(repo, results) for repo in plan.repositories]
+    summary: dict[str, Any] = {"repositories": len(repositories)}
+    for status in STATUSES:
+        summary[_SUMMARY_KEYS[status]] = sum(1 for r in repositories if r["status"] == status)
+    summary["apiCalls"] = dict(sorted(api_calls.items()))
+    return {"repositories": repositories, "summary": summary}
+
+
+def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | None) -> dict[str, Any]:
+    """The repository's entry. Its status is `unmanaged` when nothing else is to do but some
+    setting could not be compared: never `in-sync` when something was not checked."""
+    changes: list[dict[str, Any]] = []
+    for change in repo.changes:
+        error = results.get(change) if results is not None else None
+        status = "planned" if results is None else ("failed" if error else "applied")
+        changes.append({"setting": change.setting, "from": change.before, "to": change.after,
+                        "status": status, "error": error})
+    if repo.missing:
+        status = "missing"
+    elif repo.error or any(c["status"] == "failed" for c in changes):
+        status = "failed"
+    elif changes:
+        status = "planned" if results is None else "changed"
+    else:
+        status = "unmanaged" if repo.unmanaged else "in-sync"
+    changes.extend({"setting": u.setting, "status": "unmanaged", "reason": u.reason} for u in repo.unmanaged)
+    out: dict[str, Any] = {"repositoryName": repo.name, "status": status, "changes": changes}
+    if repo.error:
+        out["error"] = repo.error
+    return out
+
+
+def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, str | None]] | None,
+             scans: Sequence[tuple[EffectiveScan, bool | None]]) -> dict[str, Any]:
+    """The report's `registry` section: each document written or planned (`from`/`to` are the
+    whole documents), and how each managed repository is actually scanned. `outcomes` maps a
+    setting to (document now live, error); None when nothing was applied. A repository that
+    wants scan on push (`scans`' second item) but is not scanned by any setting is drift."""
+    changes = []
+    for doc in plans:
+        to, error = doc.after, doc.error
+        if error is None and outcomes is not None:
+            live, error = outcomes[doc.setting]
+            to = doc.after if error else live
+        status = "failed" if error else ("planned" if outcomes is None else "applied")
+        changes.append({"setting": doc.setting, "from": doc.before, "to": to, "status": status,
+                        "error": error})
+    if any(c["status"] == "failed" for c in changes):
+        status = "failed"
+    elif not changes:
+        status = "in-sync"
+    else:
+        status = "planned" if outcomes is None else "changed"
+    scanning = []
+    for scan, wanted in scans:
+        entry = {"repositoryName": scan.repository, "scanType": scan.scan_type, "frequency": scan.frequency,
+                 "source": scan.source, "status": "drift" if wanted and not scan.on_push else "ok"}
+        if entry["status"] == "drift":
+            entry["reason"] = f"wants scan on push, but {scan.source}"
+        scanning.append(entry)
+    return {"status": status, "changes": changes, "scanning": scanning}
+
+
+def exit_code(report: Mapping[str, Any], check: bool) -> int:
+    """1 when a repository or registry document failed, a repository is missing or is not
+    scanned as wanted, or when `check` finds anything to change.
+
+    Unmanaged settings never make 1: nothing could be compared, so nothing is known to drift."""
+    summary = report["summary"]
+    section = report.get("registry") or {"status": "in-sync", "scanning": []}
+    if summary["failed"] or summary["missing"] or section["status"] == "failed" or \
+            any(s["status"] == "drift" for s in section["scanning"]):
+        return 1
+    return 1 if check and (summary["planned"] or section["status"] == "planned") else 0
+
+
+def summary_line(report: Mapping[str, Any]) -> str:
+    summary = report["summary"]
+    counts = ", ".join(f"{summary[_SUMMARY_KEYS[s]]} {s}" for s in STATUSES if summary[_SUMMARY_KEYS[s]])
+    calls = sum(summary["apiCalls"].values())
+    return f"{summary['repositories']} repositories: {counts or 'none'} ({calls} API calls)"
+
+
+def render_text(report: Mapping[str, Any], out: TextIO) -> None:
+    """A table of every repository that is not in sync, then the summary line."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, width=None if out.isatty() else 160, highlight=False, markup=False)
+    table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
+    for repo in report["repositories"]:
+        if repo["status"] == "in-sync":
+            continue
+        if not repo["changes"]:
+            table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
+        for change in repo["changes"]:
+            if change["status"] == "unmanaged":
+                table.add_row(repo["repositoryName"], change["setting"], "", "",
+                              _status("unmanaged", change["reason"]))
+                continue
+            table.add_row(repo["repositoryName"], change["setting"],
+                          *_readable(change["from"], change["to"], change["setting"]),
+                          _status(change["status"], change["error"]))
+    if table.row_count:
+        console.print(table)
+    if report.get("registry"):
+        _render_registry(report["registry"], console)
+    console.print(summary_line(report))
+
+
+def _render_registry(section: Mapping[str, Any], console: Any) -> None:
+    """Each registry document before and after (whole, as compact JSON), then scanning drift."""
+    for change in section["changes"]:
+        console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
+        console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
+        console.print(f"  after:  {json.dumps(change['to'], separators=(',', ':'))}", soft_wrap=True)
+    for scan in section["scanning"]:
+        if scan["status"] == "drift":
+            console.print(f"{scan['repositoryName']}: scanning drift: {scan['reason']}")
+    drift = sum(1 for s in section["scanning"] if s["status"] == "drift")
+    console.print(f"registry: {section['status']}"
+                  + (f", {drift} repositories not scanned on push" if drift else ""))
+
+
+def _status(status: str, error: str | None) -> str:
+    return f"{status}: {error}" if error else status
+
+
+def _readable(before: str | bool | None, after: str | bool | None, setting: str) -> tuple[str, str]:
+    """The from and to cells: policies as short phrases, since their JSON is too long for a
+    table; lifecycle rules with their descriptions where only those differ."""
+    if setting == "repositoryPolicy":
+        return _access_cell(before), _access_cell(after)
+    policies = [_policy(value) for value in (before, after)]
+    if policies[0] is not None and policies[1] is not None:
+        return phrases.policy_pair(policies[0], policies[1])
+    return _cell(before, policies[0]), _cell(after, policies[1])
+
+
+def _policy(value: str | bool | None) -> lifecycle.Policy | None:
+    """The policy a cell's value holds, if it is one that can be read."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return None
+    try:
+        return lifecycle.parse_text(value)
+    except lifecycle.PolicyError:
+        return None
+
+
+def _access_cell(value: str | bool | None) -> str:
+    """Who each statement of a repository policy lets in."""
+    if not isinstance(value, str):
+        return "(none)"
+    try:
+        return phrases.access_phrase(access.parse_text(value))
+    except access.PolicyError:
+        return "(unreadable policy)"
+
+
+def _cell(value: str | bool | None, policy: lifecycle.Policy | None) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if policy is not None:
+        return phrases.policy_phrase(policy)
+    return "(unreadable policy)" if value.startswith("{") else value

@@ -1,0 +1,1 @@
+"""Model -> CloudFormation: repositories, registry and notification parts, shards. May import: model, base."""
