@@ -101,6 +101,6 @@ def configs(draw: st.DrawFn, max_repositories: int = 6) -> dict[str, Any]:
 
 
 def _logical(name: str) -> str:
-    from generator.model.config import logical_id
+    from generator.model.repository import logical_id
 
     return logical_id(name)

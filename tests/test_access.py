@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from generator.base.errors import InputError
 from generator.lint.runner import lint_text
-from generator.model import access, config
+from generator.model import access, config, repository_policy
 from generator.reconcile import desired, report
 from generator.reconcile.diff import WRITE_OPERATIONS, LiveRepository, changes
 from generator.render import template
@@ -30,7 +30,7 @@ def load(tmp_path: Path, text: str) -> config.Config:
     return config.load(tmp_path / "ecr.yaml")
 
 
-def policy_of(data: dict[str, Any]) -> access.Policy:
+def policy_of(data: dict[str, Any]) -> repository_policy.Policy:
     return access.Access.model_validate(data).to_policy()
 
 
@@ -139,10 +139,10 @@ def relayout(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 @given(ACCESS, st.randoms(use_true_random=False))
 def test_render_then_parse_means_the_same_in_any_layout(data: dict[str, Any], rng: random.Random) -> None:
     policy = policy_of(data)
-    assert access.parse_text(policy.to_text()).key() == policy.key()
-    assert access.parse_text(policy.to_text(indent=None)) == policy
-    assert access.Policy.from_cfn(policy.to_cfn()) == policy
-    again = access.parse(relayout(json.loads(policy.to_text()), rng))
+    assert repository_policy.parse_text(policy.to_text()).key() == policy.key()
+    assert repository_policy.parse_text(policy.to_text(indent=None)) == policy
+    assert repository_policy.Policy.from_cfn(policy.to_cfn()) == policy
+    again = repository_policy.parse(relayout(json.loads(policy.to_text()), rng))
     assert again.key() == policy.key()
     assert again.resolve(ARN).key() == policy.resolve(ARN).key()
 
@@ -153,11 +153,11 @@ def test_a_wider_policy_never_compares_equal(data: dict[str, Any], action: str) 
     policy = policy_of(data)
     wider = json.loads(policy.to_text())
     wider["Statement"][0]["Action"].append(action)
-    assert access.parse(wider).key() != policy.key()
+    assert repository_policy.parse(wider).key() != policy.key()
     other = json.loads(policy.to_text())
     other["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "999988887777"},
                                "Action": "ecr:BatchGetImage"})
-    assert access.parse(other).key() != policy.key()
+    assert repository_policy.parse(other).key() != policy.key()
 
 
 def test_resolve_fills_the_placeholders_from_the_repository_arn() -> None:
@@ -171,9 +171,9 @@ def test_resolve_fills_the_placeholders_from_the_repository_arn() -> None:
 
 
 def test_condition_values_and_case_do_not_change_the_meaning() -> None:
-    a = access.parse({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "ECR:BatchGetImage",
+    a = repository_policy.parse({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "ECR:BatchGetImage",
                                     "Condition": {"Bool": {"aws:SecureTransport": True}}}})
-    b = access.parse({"Version": "2008-10-17", "Statement": [{
+    b = repository_policy.parse({"Version": "2008-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": ["ecr:batchgetimage"],
         "Condition": {"Bool": {"AWS:securetransport": ["true"]}}}]})
     assert a.key() == b.key()
@@ -196,8 +196,8 @@ def test_condition_values_and_case_do_not_change_the_meaning() -> None:
      "Statement[0] Condition.StringEquals: must be an object of condition keys"),
 ])
 def test_unreadable_policies_say_where(data: Any, fragment: str) -> None:
-    with pytest.raises(access.PolicyError) as exc:
-        access.parse(data)
+    with pytest.raises(repository_policy.PolicyError) as exc:
+        repository_policy.parse(data)
     assert any(fragment in problem.describe() for problem in exc.value.problems), str(exc.value)
 
 
@@ -206,7 +206,7 @@ def test_unreadable_policies_say_where(data: Any, fragment: str) -> None:
 POLICY = policy_of({"pull": {"accounts": ["111122223333"], "services": ["codebuild"]}})
 
 
-def wish(policy: access.Policy | None = POLICY) -> desired.RepositorySettings:
+def wish(policy: repository_policy.Policy | None = POLICY) -> desired.RepositorySettings:
     return desired.RepositorySettings("shop-ecr-web", "test", repository_policy=policy)
 
 
@@ -226,7 +226,7 @@ def test_missing_unreadable_or_different_policy_is_one_set_call(text: str | None
     (change,) = changes(wish(), live(text))
     assert change.setting == "repositoryPolicy" and change.operation == "set_repository_policy"
     assert change.params == {"repositoryName": "shop-ecr-web", "policyText": change.after}
-    assert access.parse_text(change.after).key() == POLICY.resolve(ARN).key()
+    assert repository_policy.parse_text(change.after).key() == POLICY.resolve(ARN).key()
     assert "set_repository_policy" in WRITE_OPERATIONS.values()
     assert not any("delete" in op for op in WRITE_OPERATIONS.values())
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from generator.lint.runner import lint_text
-from generator.model import access, config
+from generator.model import config, repository_policy
 from generator.render import template
 from tests.conftest import ROOT, post_deploy_json
 
@@ -55,11 +55,11 @@ def deploy(project: Path, text: str | None = None) -> str:
     return "shop"
 
 
-def live_policy(name: str) -> access.Policy:
-    return access.parse_text(boto3.client("ecr").get_repository_policy(repositoryName=name)["policyText"])
+def live_policy(name: str) -> repository_policy.Policy:
+    return repository_policy.parse_text(boto3.client("ecr").get_repository_policy(repositoryName=name)["policyText"])
 
 
-def wanted(project: Path, name: str) -> access.Policy:
+def wanted(project: Path, name: str) -> repository_policy.Policy:
     arn = boto3.client("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryArn"]
     repo = next(r for r in config.load(project / "ecr.yaml").repositories if r.physical_name("shop") == name)
     return repo.access_policy.resolve(arn)

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.adopt import importer
-from generator.model import access, lifecycle
+from generator.model import access, lifecycle, repository_policy
 from tests.conftest import load_yaml, run_ecrgen
 
 ACCOUNT = "123456789012"
@@ -194,12 +194,12 @@ def test_lifecycle_rules_round_trip_keeps_priorities() -> None:
 
 def test_access_section_only_when_exact() -> None:
     arn = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/x"
-    assert importer.access_section(access.parse(PULL), arn) == {"pull": {"accounts": [OTHER]}}
-    assert importer.access_section(access.parse(DENY), arn) is None
+    assert importer.access_section(repository_policy.parse(PULL), arn) == {"pull": {"accounts": [OTHER]}}
+    assert importer.access_section(repository_policy.parse(DENY), arn) is None
     # Pull actions plus one more: not what `access` renders.
     wider = json.loads(json.dumps(PULL))
     wider["Statement"][0]["Action"].append("ecr:DescribeImages")
-    assert importer.access_section(access.parse(wider), arn) is None
+    assert importer.access_section(repository_policy.parse(wider), arn) is None
 
 
 def _live(name: str, **changes: object) -> importer.LiveRepository:

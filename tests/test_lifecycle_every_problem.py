@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from generator.lint.runner import lint_text
 from generator.model import lifecycle
-from generator.model.config import LifecycleRule
 from generator.model.lifecycle.policy import MAX_TEXT
+from generator.model.repository import LifecycleRule
 from tests.conftest import run_ecrgen
 from tests.strategies import lifecycle_rules
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.model import lifecycle
-from generator.model.config import LifecycleRule
+from generator.model.repository import LifecycleRule
 from tests.strategies import lifecycle_rules
 
 KEEP_20 = {"rules": [{"rulePriority": 1, "description": "Delete more than 20 images",

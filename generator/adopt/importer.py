@@ -21,16 +21,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from generator.model import access, lifecycle
-from generator.model.config import (
+from generator.model import access, lifecycle, repository_policy
+from generator.model.repository import (
     COUNT_KEYS,
     DEFAULT_NAME_PATTERN,
     EXCLUSION_MODES,
     SYSTEM_NAME_PATTERN,
+    SYSTEM_NAME_PLACEHOLDER,
     LifecycleRule,
     logical_id,
 )
-from generator.model.registry import SYSTEM_NAME_PLACEHOLDER
 
 FALLBACK_SYSTEM_NAME = "imported"
 _BUILTIN = {"mutability": ("IMMUTABLE", ()), "scan_on_push": True, "encryption": {"type": "AES256"}}
@@ -217,8 +217,8 @@ def _access(repo: LiveRepository, files: _PolicyFiles, result: Imported) -> Any:
     if repo.policy_text is None:
         return None
     try:
-        policy = access.parse_text(repo.policy_text)
-    except access.PolicyError as exc:
+        policy = repository_policy.parse_text(repo.policy_text)
+    except repository_policy.PolicyError as exc:
         result.not_carried.append(f"{repo.name}: repository policy not carried over, it does not "
                                   f"parse: {exc}")
         return None
@@ -232,7 +232,7 @@ def _access(repo: LiveRepository, files: _PolicyFiles, result: Imported) -> Any:
     return ("file", files.add(repo.name, "repository-policy", repo.policy_text))
 
 
-def access_section(policy: access.Policy, arn: str) -> dict[str, Any] | None:
+def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any] | None:
     """The `access:` section that renders exactly `policy` for the repository `arn`, or None."""
     grants: dict[str, dict[str, Any]] = {"pull": {}, "push": {}}
     read = frozenset(a.lower() for a in access.READ_ACTIONS)
@@ -253,7 +253,7 @@ def access_section(policy: access.Policy, arn: str) -> dict[str, Any] | None:
     return section if rendered.key() == policy.key() else None
 
 
-def _add_grant(grant: dict[str, Any], st: access.Statement) -> bool:
+def _add_grant(grant: dict[str, Any], st: repository_policy.Statement) -> bool:
     if not st.conditions and all(kind == "AWS" for kind, _ in st.principals):
         for _, value in st.principals:
             root = re.fullmatch(r"arn:[a-z-]+:iam::([0-9]{12}):root", value)

@@ -59,7 +59,7 @@ def import_(
     from generator.aws import importer as aws_importer
     from generator.aws.client import make_client, user_errors
     from generator.aws.ecr import CallCounter
-    from generator.model.config import DEFAULT_NAME_PATTERN, SYSTEM_NAME_PATTERN
+    from generator.model.repository import DEFAULT_NAME_PATTERN, SYSTEM_NAME_PATTERN
 
     pattern = name_pattern or DEFAULT_NAME_PATTERN
     _check_flags(pattern, system_name, SYSTEM_NAME_PATTERN)

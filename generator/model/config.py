@@ -13,119 +13,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from generator.base import source
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_
-from generator.model import access, lifecycle, targets
-from generator.model.access import AccessField
+from generator.model import repository, targets
 from generator.model.notifications import Notifications, NotificationSettings, resolve_notifications
-from generator.model.policy_files import RepositoryPolicyFiles
-from generator.model.registry import SYSTEM_NAME_PLACEHOLDER, RegistrySection
+from generator.model.policy_files import LifecyclePolicies, RepositoryPolicies
+from generator.model.registry import RegistrySection
 from generator.model.registry import resolve as resolve_registry
+from generator.model.repository import (
+    DEFAULT_NAME_PATTERN,
+    REPOSITORY_NAME,
+    SYSTEM_NAME_PATTERN,
+    SYSTEM_NAME_PLACEHOLDER,
+    Repository,
+    RepositoryEntry,
+    Settings,
+)
 from generator.model.schema import Strict, plain_message
 from generator.model.targets import Targets
-
-Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
-EXCLUSION_MODES = ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
-MAX_EXCLUSIONS = 5
-EXCLUSION_FILTER = re.compile(r"[0-9a-zA-Z._*-]{1,128}\Z")
-# CloudFormation's own pattern for AWS::ECR::Repository RepositoryName.
-REPOSITORY_NAME = re.compile(r"(?=.{2,256}\Z)[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
-                             r"(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\Z")
-# The SystemName parameter's AllowedPattern: one or more repository name parts.
-SYSTEM_NAME_PATTERN = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
-DEFAULT_NAME_PATTERN = "${SystemName}-ecr-{name}"
-
-
-class Encryption(Strict):
-    type: Literal["AES256", "KMS", "KMS_DSSE"] = "AES256"
-    kms_key: str | None = None
-
-    @model_validator(mode="after")
-    def _key_needs_kms(self) -> Encryption:
-        if self.kms_key and self.type == "AES256":
-            raise ValueError("kms_key is only allowed with type KMS or KMS_DSSE")
-        return self
-
-
-class LifecycleRule(Strict):
-    """One rule as written in ecr.yaml; `to_rule` turns it into the lifecycle model."""
-
-    priority: PositiveInt | None = None
-    description: str | None = None
-    tag_status: Literal["tagged", "untagged", "any"]
-    tag_prefixes: list[str] | None = None
-    tag_patterns: list[str] | None = None
-    storage_class: Literal["standard", "archive"] = "standard"
-    keep_last: PositiveInt | None = None
-    since_pushed_days: PositiveInt | None = None
-    since_pulled_days: PositiveInt | None = None
-    since_archived_days: PositiveInt | None = None
-    action: Literal["expire", "archive"] = "expire"
-
-    @model_validator(mode="after")
-    def _exactly_one_count(self) -> LifecycleRule:
-        given = [key for key in COUNT_KEYS if getattr(self, key) is not None]
-        if len(given) != 1:
-            raise ValueError(f"needs exactly one of {', '.join(COUNT_KEYS)}"
-                             + (f", got {', '.join(given)}" if given else ""))
-        return self
-
-    @property
-    def count_key(self) -> str:
-        return next(key for key in COUNT_KEYS if getattr(self, key) is not None)
-
-    def to_rule(self, priority: int) -> lifecycle.Rule:
-        count_key = self.count_key
-        return lifecycle.Rule(
-            priority=priority, tag_status=self.tag_status, count_type=COUNT_KEYS[count_key],
-            count_number=getattr(self, count_key), description=self.description,
-            tag_prefixes=tuple(self.tag_prefixes or ()), tag_patterns=tuple(self.tag_patterns or ()),
-            storage_class=self.storage_class,
-            action="transition" if self.action == "archive" else "expire")
-
-
-COUNT_KEYS: dict[str, str] = {
-    "keep_last": "imageCountMoreThan",
-    "since_pushed_days": "sinceImagePushed",
-    "since_pulled_days": "sinceImagePulled",
-    "since_archived_days": "sinceImageTransitioned",
-}
-# Where a problem the lifecycle model finds lives in a config rule.
-_RULE_FIELDS = {"rulePriority": "priority", "selection.tagStatus": "tag_status",
-                "selection.tagPrefixList": "tag_prefixes", "selection.tagPatternList": "tag_patterns",
-                "selection.storageClass": "storage_class", "action.type": "action"}
-
-
-class Settings(Strict):
-    """What a repository can set; unset fields come from `defaults`, then the built-ins."""
-
-    image_tag_mutability: Mutability | None = None
-    mutability_exclusions: list[str] | None = None
-    scan_on_push: bool | None = None
-    encryption: Encryption | None = None
-    lifecycle: list[LifecycleRule] | None = None
-    lifecycle_policy_file: str | None = None
-    tags: dict[str, str] | None = None
-    deletion_policy: Literal["Retain", "Delete"] | None = None
-    access: AccessField = None
-    repository_policy_file: str | None = None
-
-    @model_validator(mode="after")
-    def _one_policy_source(self) -> Settings:
-        if self.lifecycle is not None and self.lifecycle_policy_file is not None:
-            raise ValueError("set either lifecycle or lifecycle_policy_file, not both")
-        if self.access is not None and self.repository_policy_file is not None:
-            raise ValueError("set either access or repository_policy_file, not both")
-        return self
-
-
-class RepositoryEntry(Settings):
-    name: Annotated[str, Field(min_length=1)]
-    # The exact repository name, for one that does not follow name_pattern (an adopted one).
-    physical_name: str | None = None
 
 
 class ConfigFile(Strict):
@@ -140,26 +48,6 @@ class ConfigFile(Strict):
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
     notifications: Notifications | None = None
     registry: RegistrySection | None = None
-
-
-@dataclass(frozen=True)
-class Repository:
-    """One repository with every setting resolved."""
-
-    name: str                    # as written in ecr.yaml
-    logical_id: str              # CloudFormation logical id, stable across runs
-    name_template: str           # name_pattern with {name} filled, may hold ${SystemName}
-    image_tag_mutability: str
-    mutability_exclusions: tuple[str, ...]
-    scan_on_push: bool
-    encryption: Encryption
-    policy: lifecycle.Policy | None
-    tags: dict[str, str]
-    deletion_policy: str
-    access_policy: access.Policy | None = None  # None: the repository policy is not managed
-
-    def physical_name(self, system_name: str) -> str:
-        return self.name_template.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
 
 
 @dataclass(frozen=True)
@@ -193,11 +81,6 @@ def load(path: Path | str) -> Config:
 
 def _by_line(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: p.line or 0)
-
-
-def logical_id(name: str) -> str:
-    """`php-app` -> `EcrPhpApp`: alphanumeric, as CloudFormation requires."""
-    return "Ecr" + "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
 
 
 # --- pydantic errors as user messages -------------------------------------------------------
@@ -263,15 +146,17 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
     if problems:
         raise InputError(doc.source, problems)
 
-    policies = _PolicyCache(doc, base, problems)
-    repository_policies = RepositoryPolicyFiles(doc, base, problems)
+    policies = LifecyclePolicies(doc, base, problems)
+    repository_policies = RepositoryPolicies(doc, base, problems)
     default_policy = policies.get(raw.defaults, ("defaults",))
     repositories: list[Repository] = []
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for index, entry in enumerate(raw.repositories):
         at: Path_ = ("repositories", index)
-        repo = _resolve_repository(doc, raw, entry, at, policies, default_policy, problems)
+        own = entry.lifecycle is not None or entry.lifecycle_policy_file is not None
+        policy = policies.get(entry, at) if own else default_policy
+        repo = repository.resolve(doc, entry, raw.defaults, raw.name_pattern, at, policy, problems)
         repo = replace(repo, access_policy=repository_policies.policy_for(entry, raw.defaults, at))
         physical = repo.physical_name(raw.system_name)
         if not REPOSITORY_NAME.match(physical):
@@ -306,99 +191,3 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
                   notifications=notified, registry=raw.registry,
                   max_per_stack=raw.max_per_stack, targets=raw.targets)
-
-
-def _pick(entry: Settings, defaults: Settings, key: str, builtin: Any) -> tuple[Any, Path_]:
-    """The effective value of `key` and the config path it comes from."""
-    for value, where in ((getattr(entry, key), ()), (getattr(defaults, key), ("defaults",))):
-        if value is not None:
-            return value, where
-    return builtin, ()
-
-
-def _resolve_repository(doc: Document, raw: ConfigFile, entry: RepositoryEntry, at: Path_,
-                        policies: _PolicyCache, default_policy: lifecycle.Policy | None,
-                        problems: list[Problem]) -> Repository:
-    mutability, _ = _pick(entry, raw.defaults, "image_tag_mutability", "IMMUTABLE")
-    exclusions, from_ = _pick(entry, raw.defaults, "mutability_exclusions", [])
-    where = (*(from_ or at), "mutability_exclusions")
-    if exclusions and mutability not in EXCLUSION_MODES:
-        problems.append(doc.problem(where, f"needs image_tag_mutability {' or '.join(EXCLUSION_MODES)}, "
-                                    f"not {mutability}"))
-    elif mutability in EXCLUSION_MODES and not exclusions:
-        problems.append(doc.problem((*at, "image_tag_mutability"), f"{mutability} needs 1 to "
-                                    f"{MAX_EXCLUSIONS} mutability_exclusions, e.g. [latest]"))
-    if len(exclusions) > MAX_EXCLUSIONS:
-        problems.append(doc.problem(where, f"has {len(exclusions)} filters; ECR allows at most "
-                                    f"{MAX_EXCLUSIONS}"))
-    for value in exclusions:
-        if not EXCLUSION_FILTER.match(value):
-            problems.append(doc.problem(where, f"{value!r} is not a valid filter: 1-128 of "
-                                        "letters, digits, '.', '_', '-', '*'"))
-    if entry.lifecycle is not None or entry.lifecycle_policy_file is not None:
-        policy = policies.get(entry, at)
-    else:
-        policy = default_policy
-    name_template = entry.physical_name or raw.name_pattern.replace("{name}", entry.name)
-    return Repository(
-        name=entry.name, logical_id=logical_id(entry.name), name_template=name_template,
-        image_tag_mutability=mutability, mutability_exclusions=tuple(exclusions),
-        scan_on_push=_pick(entry, raw.defaults, "scan_on_push", True)[0],
-        encryption=_pick(entry, raw.defaults, "encryption", Encryption())[0],
-        policy=policy,
-        tags={**(raw.defaults.tags or {}), **(entry.tags or {})},
-        deletion_policy=_pick(entry, raw.defaults, "deletion_policy", "Retain")[0])
-
-
-class _PolicyCache:
-    """Builds each lifecycle policy once (a policy file shared by many repositories is read once)."""
-
-    def __init__(self, doc: Document, base: Path, problems: list[Problem]) -> None:
-        self.doc, self.base, self.problems = doc, base, problems
-        self.files: dict[str, lifecycle.Policy | None] = {}
-
-    def get(self, settings: Settings, at: Path_) -> lifecycle.Policy | None:
-        if settings.lifecycle_policy_file is not None:
-            return self._from_file(settings.lifecycle_policy_file, (*at, "lifecycle_policy_file"))
-        if settings.lifecycle:
-            return self._from_rules(settings.lifecycle, (*at, "lifecycle"))
-        return None
-
-    def _from_rules(self, specs: list[LifecycleRule], at: Path_) -> lifecycle.Policy | None:
-        explicit = [spec.priority for spec in specs if spec.priority is not None]
-        auto = iter(range(max(explicit, default=0) + 1, 10**6))
-        # Rules without a priority are numbered in order after the explicit ones, `any` last.
-        numbered: dict[int, int] = {}
-        for index in sorted(range(len(specs)), key=lambda i: specs[i].tag_status == "any"):
-            numbered[index] = specs[index].priority or next(auto)
-        policy = lifecycle.Policy(tuple(spec.to_rule(numbered[i]) for i, spec in enumerate(specs)))
-        for problem in lifecycle.validate(policy):
-            if problem.rule is None:
-                self.problems.append(self.doc.problem(at, problem.message))
-                continue
-            spec = specs[problem.rule]
-            key = _RULE_FIELDS.get(problem.field, spec.count_key)
-            self.problems.append(self.doc.problem((*at, problem.rule, key), problem.message))
-        return policy
-
-    def _from_file(self, name: str, at: Path_) -> lifecycle.Policy | None:
-        if name in self.files:
-            return self.files[name]
-        path = self.base / name
-        try:
-            policy_doc = source.load(path)
-        except InputError as exc:
-            self.problems.extend(self.doc.problem(at, p.render(exc.source)) for p in exc.problems)
-            policy_doc = None
-        policy = None
-        if policy_doc is not None:
-            try:
-                policy = lifecycle.parse(policy_doc.data)
-            except lifecycle.PolicyError as exc:
-                for p in exc.problems:
-                    rule_path: Path_ = () if p.rule is None else ("rules", p.rule)
-                    line = policy_doc.line_of((*rule_path, *p.field.split(".")) if p.field else rule_path)
-                    self.problems.append(self.doc.problem(
-                        at, f"{policy_doc.source}:{line}: {p.describe()}"))
-        self.files[name] = policy
-        return policy

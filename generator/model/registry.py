@@ -22,9 +22,9 @@ from pydantic import Field, ValidationError
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_, dotted
 from generator.model.metadata import METADATA_KEY
+from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 from generator.model.schema import Strict
 
-SYSTEM_NAME_PLACEHOLDER = "${SystemName}"  # as in name_pattern; config reads it from here
 # ECR's documented limits (API reference: PutRegistryScanningConfiguration, RegistryScanningRule,
 # ScanningRepositoryFilter, PutReplicationConfiguration, ReplicationRule, RepositoryFilter).
 MAX_SCAN_FILTERS = 100              # per scanning rule

@@ -19,9 +19,10 @@ import yaml
 
 from generator.base import source
 from generator.base.errors import InputError, Problem
-from generator.model import access, lifecycle
-from generator.model.config import EXCLUSION_MODES, SYSTEM_NAME_PATTERN, Config, Mutability
+from generator.model import lifecycle, repository_policy
+from generator.model.config import Config
 from generator.model.metadata import METADATA_KEY
+from generator.model.repository import EXCLUSION_MODES, SYSTEM_NAME_PATTERN, Mutability
 from generator.reconcile import intrinsics, phrases
 
 REPOSITORY_TYPE = "AWS::ECR::Repository"
@@ -53,7 +54,7 @@ class RepositorySettings:
     scan_on_push: bool | None = None
     lifecycle_policy: lifecycle.Policy | None = None
     # With ${AWS::AccountId} (and Region, Partition) placeholders, filled from the live ARN.
-    repository_policy: access.Policy | None = None
+    repository_policy: repository_policy.Policy | None = None
     unmanaged: tuple[Unmanaged, ...] = ()
 
     def differences(self, other: RepositorySettings) -> list[str]:
@@ -82,7 +83,7 @@ class RepositorySettings:
 
 
 def _comparable(wish: Any) -> Any:
-    return wish.key() if isinstance(wish, lifecycle.Policy | access.Policy) else wish
+    return wish.key() if isinstance(wish, lifecycle.Policy | repository_policy.Policy) else wish
 
 
 def _wish_text(wish: Any) -> str:
@@ -94,7 +95,7 @@ def _wish_text(wish: Any) -> str:
         return str(wish).lower()
     if isinstance(wish, lifecycle.Policy):
         return phrases.policy_phrase(wish)
-    if isinstance(wish, access.Policy):
+    if isinstance(wish, repository_policy.Policy):
         return phrases.access_phrase(wish)
     return phrases.mutability_text(*wish)
 
@@ -290,12 +291,12 @@ def _policy(data: Any, at: str, problems: list[Problem]) -> lifecycle.Policy | N
         return None
 
 
-def _access_policy(data: Any, at: str, problems: list[Problem]) -> access.Policy | None:
+def _access_policy(data: Any, at: str, problems: list[Problem]) -> repository_policy.Policy | None:
     if data is None:
         return None
     try:
-        return access.Policy.from_cfn(data)
-    except access.PolicyError as exc:
+        return repository_policy.Policy.from_cfn(data)
+    except repository_policy.PolicyError as exc:
         problems.extend(Problem(p.describe(), at) for p in exc.problems)
         return None
 

@@ -1,7 +1,7 @@
 """The plan: desired settings against live ECR, computed purely, so apply only executes it.
 
 Exclusion filters compare as sets, lifecycle and repository policies by meaning
-(`lifecycle.Policy.key`, `access.Policy.key`), so a repository whose settings merely read
+(`lifecycle.Policy.key`, `repository_policy.Policy.key`), so a repository whose settings merely read
 differently is in sync and gets no write. Each change carries the exact write call that fixes
 it; only the `put_*` / `set_*` operations below can appear, so no plan can ever delete anything.
 """
@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.model import access, lifecycle
-from generator.model.config import EXCLUSION_MODES
+from generator.model import lifecycle, repository_policy
+from generator.model.repository import EXCLUSION_MODES
 from generator.reconcile.desired import RepositorySettings, Unmanaged
 from generator.reconcile.phrases import mutability_text
 
@@ -126,7 +126,7 @@ def changes(wish: RepositorySettings, live: LiveRepository) -> tuple[Change, ...
                             {"repositoryName": name, "lifecyclePolicyText": text}))
     if wish.repository_policy is not None:
         wanted = wish.repository_policy.resolve(live.arn)
-        if _meaning(live.repository_policy_text or "", access.parse_text) != wanted.key():
+        if _meaning(live.repository_policy_text or "", repository_policy.parse_text) != wanted.key():
             text = wanted.to_text(indent=None)
             found.append(Change(name, "repositoryPolicy", _compact(live.repository_policy_text), text,
                                 {"repositoryName": name, "policyText": text}))

@@ -8,7 +8,7 @@ only there never read the same.
 
 from __future__ import annotations
 
-from generator.model import access, lifecycle
+from generator.model import lifecycle, repository_policy
 
 _COUNTS = {"imageCountMoreThan": "keep {n}", "sinceImagePushed": "pushed > {n}d",
            "sinceImagePulled": "pulled > {n}d", "sinceImageTransitioned": "archived > {n}d"}
@@ -49,7 +49,7 @@ def policy_pair(before: lifecycle.Policy, after: lifecycle.Policy) -> tuple[str,
     return policy_phrase(before, differ), policy_phrase(after, differ)
 
 
-def access_phrase(policy: access.Policy) -> str:
+def access_phrase(policy: repository_policy.Policy) -> str:
     """`Pull: 111122223333, role/ci; PushOrganization: *`: who each statement lets in."""
     return "; ".join(f"{s.sid or s.effect}: {', '.join(v for _, v in s.principals)}"
                      for s in policy.statements)

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from generator.model import access, lifecycle
+from generator.model import lifecycle, repository_policy
 from generator.model.registry import EffectiveScan
 from generator.reconcile import phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
@@ -179,8 +179,8 @@ def _access_cell(value: str | bool | None) -> str:
     if not isinstance(value, str):
         return "(none)"
     try:
-        return phrases.access_phrase(access.parse_text(value))
-    except access.PolicyError:
+        return phrases.access_phrase(repository_policy.parse_text(value))
+    except repository_policy.PolicyError:
         return "(unreadable policy)"
 
 

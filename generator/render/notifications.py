@@ -15,8 +15,9 @@ from typing import Any
 from troposphere import AWSObject, GetAtt, Ref, Sub, events, sns
 
 from generator.model import notifications
-from generator.model.config import SYSTEM_NAME_PLACEHOLDER, Config
+from generator.model.config import Config
 from generator.model.notifications import NotificationSettings
+from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 from generator.model.stack_limits import TemplateLimitError
 
 TOPIC_ID = "EcrgenFindingsTopic"

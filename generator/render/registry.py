@@ -12,7 +12,7 @@ from typing import Any
 from troposphere import AWSObject, Ref, Sub, ecr
 
 from generator.model.config import Config
-from generator.model.registry import SYSTEM_NAME_PLACEHOLDER
+from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 
 
 def resources(config: Config) -> list[AWSObject]:

@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
-from generator.model.config import SYSTEM_NAME_PATTERN, Config, Repository
+from generator.model.config import Config
 from generator.model.metadata import METADATA_KEY
 from generator.model.registry import to_metadata
+from generator.model.repository import SYSTEM_NAME_PATTERN, Repository
 from generator.model.stack_limits import MAX_BODY_BYTES, MAX_OUTPUTS, MAX_RESOURCES, TemplateLimitError
 from generator.render import notifications, registry
 

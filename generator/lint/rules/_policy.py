@@ -20,7 +20,7 @@ from cfnlint.template import Template
 
 from generator.base.source import JSON_TOO_DEEP
 from generator.lint.rules._helpers import Path, Repository, repositories, text_lines, text_location
-from generator.model import access
+from generator.model import access, repository_policy
 
 
 @dataclass
@@ -31,7 +31,7 @@ class PolicyPart:
     index: int | None
     path: Path
     location: tuple[int, int, int, int] | None = None
-    statement: access.Statement | None = None
+    statement: repository_policy.Statement | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -74,12 +74,12 @@ def policy_parts(repo: Repository) -> Iterator[PolicyPart]:
     statements = value.get("Statement")
     if _intrinsic(statements):
         return
-    problems = access.document_problems(_as_text(value))
+    problems = repository_policy.document_problems(_as_text(value))
     if problems:
         yield PolicyPart(repo, None, path, problems=[p.describe() for p in problems])
     lines = text_lines(text) if text is not None else None
     many = isinstance(statements, list)
-    for index, item in enumerate(access.statement_list(statements)):
+    for index, item in enumerate(repository_policy.statement_list(statements)):
         if _intrinsic(item):
             continue
         where = [*path, "Statement", *([index] if many else [])]
@@ -90,8 +90,8 @@ def policy_parts(repo: Repository) -> Iterator[PolicyPart]:
                                      if lines else None)
         part = PolicyPart(repo, index, where, location)
         try:
-            part.statement = access.parse_statement(_as_text(item), index)
-        except access.PolicyError as exc:
+            part.statement = repository_policy.parse_statement(_as_text(item), index)
+        except repository_policy.PolicyError as exc:
             part.problems = [p.describe() for p in exc.problems]
         yield part
 
@@ -122,11 +122,11 @@ def _as_text(value: Any) -> Any:
 
 # --- what a statement grants ----------------------------------------------------------------
 
-def grants(statement: access.Statement) -> bool:
+def grants(statement: repository_policy.Statement) -> bool:
     return statement.effect == "Allow"
 
 
-def wildcard_actions(statement: access.Statement) -> list[str]:
+def wildcard_actions(statement: repository_policy.Statement) -> list[str]:
     """The actions of an Allow that name more than one action: `*`, `ecr:*`, `ecr:Batch*`;
     an Allow with NotAction grants everything it does not list."""
     if not grants(statement):
@@ -136,7 +136,7 @@ def wildcard_actions(statement: access.Statement) -> list[str]:
     return [action for action in statement.actions if "*" in action or "?" in action]
 
 
-def other_principals(statement: access.Statement) -> list[str]:
+def other_principals(statement: repository_policy.Statement) -> list[str]:
     """Principals that are known to be outside this account: literal accounts, roles and
     services, and everyone (`*`, NotPrincipal). `${AWS::AccountId}` is this account; any other
     `${...}` cannot be known before the deploy and is left out."""
@@ -146,7 +146,7 @@ def other_principals(statement: access.Statement) -> list[str]:
             if access.THIS_ACCOUNT not in value and ("${" not in value)]
 
 
-def destructive_actions(statement: access.Statement) -> list[str]:
+def destructive_actions(statement: repository_policy.Statement) -> list[str]:
     """The delete and policy-changing actions the statement grants."""
     if not grants(statement):
         return []
@@ -154,4 +154,5 @@ def destructive_actions(statement: access.Statement) -> list[str]:
     def matched(action: str) -> bool:
         return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in statement.actions)
 
-    return [action for action in access.DESTRUCTIVE_ACTIONS if matched(action) != statement.not_action]
+    return [action for action in repository_policy.DESTRUCTIVE_ACTIONS
+            if matched(action) != statement.not_action]

@@ -6,7 +6,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
 from generator.lint.rules._helpers import UNRESOLVED, repositories
-from generator.model.config import EXCLUSION_MODES
+from generator.model.repository import EXCLUSION_MODES
 
 
 class ExclusionModeWithoutFilters(CloudFormationLintRule):

@@ -6,7 +6,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
 from generator.lint.rules._helpers import repositories
-from generator.model.config import MAX_EXCLUSIONS
+from generator.model.repository import MAX_EXCLUSIONS
 
 
 class TooManyExclusionFilters(CloudFormationLintRule):
