@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from generator.base.errors import InputError
 from generator.model import config, lifecycle
-from generator.model.lifecycle.policy import read_file
+from generator.model.lifecycle.reading import read_file
 from generator.render import template
 from tests.conftest import load_yaml, run_ecrgen
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from generator.lint.runner import lint_text
 from generator.model import lifecycle
-from generator.model.lifecycle.policy import MAX_TEXT
+from generator.model.lifecycle.constraints import MAX_TEXT
 from generator.model.repository import LifecycleRule
 from tests.conftest import run_ecrgen
 from tests.strategies import lifecycle_rules

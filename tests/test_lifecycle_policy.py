@@ -138,7 +138,7 @@ def test_valid_config_rules_render_to_text_that_parses_back_the_same(specs: list
     rules = [lifecycle.Rule(**{**r.__dict__, "priority": i}) for i, r in enumerate(rules, start=1)]
     policy = lifecycle.Policy(tuple(rules))
     problems = [p.message for p in lifecycle.validate(policy)]
-    if len(policy.to_text(indent=None)) < lifecycle.policy.MIN_TEXT:  # too short: only the length fails
+    if len(policy.to_text(indent=None)) < lifecycle.constraints.MIN_TEXT:  # too short: only the length fails
         assert len(problems) == 1 and "ECR accepts 100 to 30720" in problems[0]
         return
     assert problems == []

@@ -87,7 +87,7 @@ def validate(files: list[Path] = typer.Argument(..., metavar="FILE", hidden=True
     line, rule priority and field. A file that cannot be read or is not JSON goes to stderr.
     Exit codes: 0 all valid, 1 a policy is invalid, 2 a file cannot be read.
     """
-    from generator.model.lifecycle.policy import read_file
+    from generator.model.lifecycle.reading import read_file
 
     invalid = unreadable = False
     for path in files:
@@ -133,7 +133,7 @@ def _policy(policy: Path | None, config: Path | None, repository: str | None,
             ecr: Any) -> tuple[Policy, str | None]:
     """The policy to preview and the repository's name in ECR (when known)."""
     from generator.model.lifecycle import PolicyError, parse_text
-    from generator.model.lifecycle.policy import load_file
+    from generator.model.lifecycle.reading import load_file
 
     if policy is not None:
         return load_file(policy), repository
