@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator.base import template_body
 from generator.base.errors import InputError
 from generator.lint.runner import lint_text
 from generator.model import access, config, repository_policy
@@ -251,7 +252,7 @@ def test_stack_metadata_and_config_want_the_same(tmp_path: Path) -> None:
     cfg = load(tmp_path, "system_name: s\nrepositories:\n  - name: a\n    access:\n      pull: "
                          "{services: [lambda], organization: o-abc123example}\n")
     body = template.render(template.build(cfg))
-    from_stack = desired.from_template(desired.parse_template(body, "stack"), {"EcrA": "s-ecr-a"}, "stack")
+    from_stack = desired.from_template(template_body.parse(body, "stack"), {"EcrA": "s-ecr-a"}, "stack")
     assert from_stack[0].differences(desired.from_config(cfg)[0]) == []
     assert from_stack[0].repository_policy == cfg.repositories[0].access_policy
 

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator.base import template_body
 from generator.base.errors import InputError
 from generator.model import config, lifecycle
 from generator.reconcile import desired
@@ -71,7 +72,7 @@ def key(settings: list[desired.RepositorySettings]) -> list[tuple]:
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_generated_template_gives_what_the_config_gives(cfg: config.Config, fmt: str) -> None:
     body = template.render(template.build(cfg), fmt)
-    from_stack = desired.from_template(desired.parse_template(body, "stack s"), physical(cfg), "stack s")
+    from_stack = desired.from_template(template_body.parse(body, "stack s"), physical(cfg), "stack s")
     assert key(from_stack) == key(desired.from_config(cfg))
     assert key(from_stack)[1][:4] == ("shop-ecr-base", "IMMUTABLE_WITH_EXCLUSION",
                                       frozenset({"latest", "dev-*"}), False)
@@ -79,7 +80,7 @@ def test_generated_template_gives_what_the_config_gives(cfg: config.Config, fmt:
 
 def test_parsed_json_body_as_boto3_returns_it(cfg: config.Config) -> None:
     body = json.loads(template.render(template.build(cfg), "json"))
-    assert key(desired.from_template(desired.parse_template(body, "s"), physical(cfg), "s")) == \
+    assert key(desired.from_template(template_body.parse(body, "s"), physical(cfg), "s")) == \
         key(desired.from_config(cfg))
 
 
@@ -92,12 +93,12 @@ def test_system_name_override_renames_every_repository(cfg: config.Config) -> No
 def test_undeployed_resources_are_skipped(cfg: config.Config) -> None:
     body = template.render(template.build(cfg))
     names = {"EcrWeb": "shop-ecr-web"}
-    assert [s.name for s in desired.from_template(desired.parse_template(body, "s"), names, "s")] == [
+    assert [s.name for s in desired.from_template(template_body.parse(body, "s"), names, "s")] == [
         "shop-ecr-web"]
 
 
 def test_foreign_template_falls_back_to_properties_and_leaves_intrinsics_unmanaged() -> None:
-    data = desired.parse_template(FOREIGN, "stack f")
+    data = template_body.parse(FOREIGN, "stack f")
     assert desired.needs_stack_values(data)
     plain, from_parameter = desired.from_template(data, {"Plain": "f-plain", "FromParameter": "f-param",
                                                           "Bucket": "b"}, "stack f")
@@ -109,7 +110,7 @@ def test_foreign_template_falls_back_to_properties_and_leaves_intrinsics_unmanag
 
 
 def test_short_form_tags_read_as_their_long_form() -> None:
-    data = desired.parse_template(
+    data = template_body.parse(
         "Conditions: {C: !Equals [!Ref Env, prod], D: !Not [!Condition C]}\n"
         "Resources:\n  R:\n    Type: AWS::ECR::Repository\n    Properties:\n"
         "      RepositoryName: !Sub ${AWS::StackName}-r\n"
@@ -132,7 +133,7 @@ def test_short_form_tags_read_as_their_long_form() -> None:
     "Resources:\n  R:\n    Type: AWS::ECR::Repository\n    Properties: {ImageTagMutability: !Ref Mode}\n",
 ])
 def test_every_body_cloudformation_accepts_is_read(body: str) -> None:
-    data = desired.parse_template(body, "stack s")
+    data = template_body.parse(body, "stack s")
     assert data["Resources"]["R"]["Properties"] == {"ImageTagMutability": {"Ref": "Mode"}}
 
 
@@ -166,7 +167,7 @@ Resources:
 
 
 def test_intrinsics_resolve_from_the_stack_and_the_rest_is_unmanaged_with_a_reason() -> None:
-    data = desired.parse_template(RESOLVABLE, "stack f")
+    data = template_body.parse(RESOLVABLE, "stack f")
     resolved, unresolvable = desired.from_template(data, {"Resolved": "f-a", "Unresolvable": "f-b"}, "stack f",
                                                    DESCRIBED)
     assert (resolved.image_tag_mutability, resolved.exclusion_filters, resolved.scan_on_push) == (
@@ -203,7 +204,7 @@ def test_bad_metadata_names_the_resource_and_field(cfg: config.Config) -> None:
 @pytest.mark.parametrize("body", ["Resources: [unclosed", "just text", '{"Resources": 3}'])
 def test_unreadable_template_is_input_error(body: str) -> None:
     with pytest.raises(InputError, match="stack x: the template"):
-        desired.parse_template(body, "stack x")
+        template_body.parse(body, "stack x")
 
 
 def test_merge_keeps_one_entry_and_rejects_conflicting_wishes(cfg: config.Config) -> None:
@@ -235,7 +236,7 @@ def test_any_generated_template_reads_back_as_its_config(tmp_path: Path, data: d
     path = tmp_path / "ecr.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     cfg = config.load(path)
-    body = desired.parse_template(template.render(template.build(cfg), fmt), "s")
+    body = template_body.parse(template.render(template.build(cfg), fmt), "s")
     assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
     assert [s.repository_policy for s in desired.from_template(body, physical(cfg), "s")] == [
         s.repository_policy for s in desired.from_config(cfg)]

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from generator.base import template_body
 from generator.lint.runner import lint_text
 from generator.model import config, lifecycle
 from generator.reconcile import desired
@@ -133,7 +134,7 @@ def test_post_deploy_policy_lints_clean_and_grants_exactly_the_calls_made(stack:
                                                                            project: Path) -> None:
     body = template.render(template.build(config.load(project / "ecr.yaml")))
     assert [f for f in lint_text(body, "ecr.yaml") if f.level == "error"] == []
-    statements = desired.parse_template(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
+    statements = template_body.parse(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
         "Properties"]["PolicyDocument"]["Statement"]
     granted = {action for s in statements for action in s["Action"]}
     assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in statements)

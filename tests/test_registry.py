@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from generator.base import template_body
 from generator.base.errors import InputError
 from generator.lint.runner import lint_text
 from generator.model import config, registry
-from generator.reconcile import desired
 from generator.render import template
 
 CONFIG = """\
@@ -70,7 +70,7 @@ def test_the_template_carries_the_part_for_post_deploy(cfg: config.Config) -> No
     body = template.render(template.build(cfg))
     assert [f.render() for f in lint_text(body, "t.yaml") if f.level == "error"] == []
     assert "W9510" not in {f.rule_id for f in lint_text(body, "t.yaml")}
-    parsed = desired.parse_template(body, "stack s")
+    parsed = template_body.parse(body, "stack s")
     assert registry.from_template(parsed, "stack s") == part_of(cfg)
     assert "${SystemName}" not in str(parsed["Metadata"])  # CloudFormation resolves nothing there
 
@@ -79,7 +79,7 @@ def test_via_template_emits_the_singletons_and_warns(cfg: config.Config, tmp_pat
     (tmp_path / "ecr.yaml").write_text(CONFIG.replace("registry:\n", "registry:\n  via: template\n"))
     cfg = config.load(tmp_path / "ecr.yaml")
     body = template.render(template.build(cfg))
-    parsed = desired.parse_template(template.render(template.build(cfg), "json"), "s")
+    parsed = template_body.parse(template.render(template.build(cfg), "json"), "s")
     types = {name: r["Type"] for name, r in parsed["Resources"].items() if name.startswith("Ecrgen")}
     assert types == {"EcrgenRegistryScanning": "AWS::ECR::RegistryScanningConfiguration",
                      "EcrgenReplication": "AWS::ECR::ReplicationConfiguration",

@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
+from generator.base import template_body
 from generator.model import config
-from generator.reconcile import desired
 from generator.render import template
 from tests.conftest import post_deploy_json
 from tests.fault_proxy import FaultProxy, Faults, fault_proxy
@@ -212,7 +212,7 @@ def test_stack_route_reads_the_registry_part_from_the_template(ecr: Any, shared:
         ecr.delete_repository(repositoryName=name)  # the stack creates them
     (project / "ecr.yaml").write_text(CONFIG + "post_deploy_policy: true\n")
     body = template.render(template.build(config.load(project / "ecr.yaml")))
-    granted = {action for s in desired.parse_template(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
+    granted = {action for s in template_body.parse(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID][
         "Properties"]["PolicyDocument"]["Statement"] for action in s["Action"]}
     boto3.client("cloudformation").create_stack(StackName="myapp", TemplateBody=body)
     from_stack = post_deploy_json("--stack-name", "myapp", "--dry-run", cwd=project, code=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.aws.client import error_code, unreadable_reply
+from generator.base import template_body
 from generator.base.errors import InputError
 from generator.model import registry
 from generator.reconcile import desired
@@ -27,7 +28,7 @@ def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], 
 
     where = f"stack {stack}"
     try:
-        template = desired.parse_template(cfn.get_template(StackName=stack)["TemplateBody"], where)
+        template = template_body.parse(cfn.get_template(StackName=stack)["TemplateBody"], where)
         names = {
             resource["LogicalResourceId"]: resource["PhysicalResourceId"]
             for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack)

@@ -18,9 +18,9 @@ from generator.base.errors import InputError, Problem
 Path_ = tuple[str | int, ...]
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    SafeLoader: type = yaml.CSafeLoader  # libyaml, many times faster
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+    SafeLoader = yaml.SafeLoader
 
 
 class Document:
@@ -100,7 +100,7 @@ def load(path: Path | str, text: str | None = None) -> Document:
     source = str(path)
     if text is None:
         text = read_text(path)
-    loader = _Loader(text)
+    loader = SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

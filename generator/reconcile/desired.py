@@ -9,15 +9,11 @@ it is neither written nor reported in sync.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
-import yaml
-
-from generator.base import source
 from generator.base.errors import InputError, Problem
 from generator.model import lifecycle, repository_policy
 from generator.model.config import Config
@@ -117,51 +113,6 @@ def from_config(config: Config, system_name: str | None = None) -> list[Reposito
 
 
 # --- from a deployed template ---------------------------------------------------------------
-
-class _TemplateLoader(source._Loader):  # type: ignore[misc,valid-type]
-    """YAML with CloudFormation's short-form tags (`!Sub`, `!GetAtt`...) read as long form."""
-
-
-def _short_form(loader: yaml.Loader, name: str, node: yaml.Node) -> dict[str, Any]:
-    """`!Sub x` -> `{"Fn::Sub": x}`; the multi-constructor gives the tag without its `!`."""
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if name == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    key = name if name in ("Ref", "Condition") else f"Fn::{name}"
-    return {key: value}
-
-
-_TemplateLoader.add_multi_constructor("!", _short_form)
-
-
-def parse_template(body: str | Mapping[str, Any], where: str) -> dict[str, Any]:
-    """A template body as CloudFormation returns it: JSON or YAML text (block or flow style, with
-    short-form tags), or already-parsed JSON. JSON is tried first, as CloudFormation does."""
-    if isinstance(body, Mapping):
-        data: Any = dict(body)
-    else:
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError) as json_error:
-            try:
-                data = yaml.load(body, _TemplateLoader)
-            except (yaml.YAMLError, RecursionError) as yaml_error:
-                looks_like_json = body.lstrip().startswith("{")
-                problem = f"JSON: {json_error}" if looks_like_json else f"YAML: {_one_line(yaml_error)}"
-                raise InputError(where, f"the template is neither JSON nor YAML ({problem})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
-        raise InputError(where, "the template has no Resources mapping")
-    return data
-
-
-def _one_line(error: yaml.YAMLError) -> str:
-    return " ".join(str(error).split())
-
 
 def needs_stack_values(template: Mapping[str, Any]) -> bool:
     """True when a repository setting uses an intrinsic function: resolving it needs the stack's

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.base import source
+from generator.base import source, template_body
 from generator.base.errors import InputError, Problem
 from generator.model.config import Config
 from generator.model.stack_limits import MAX_BODY_BYTES, TemplateLimitError
@@ -188,12 +188,11 @@ def render_all(config: Config, out: Path, fmt: str, source_name: str) -> tuple[l
 
 def _single_template(out: Path, config: Config) -> dict[str, list[str]]:
     """The repositories of the one template written before the split, as the first stack."""
-    from generator.reconcile import desired
 
     if not out.is_file():
         return {}
     try:
-        resources = desired.parse_template(out.read_text(encoding="utf-8"), str(out))["Resources"]
+        resources = template_body.parse(out.read_text(encoding="utf-8"), str(out))["Resources"]
     except (InputError, OSError, UnicodeDecodeError):
         return {}
     by_id = {repo.logical_id: repo.name for repo in config.repositories}
