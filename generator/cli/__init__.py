@@ -1,8 +1,7 @@
-"""The `ecrgen` command line: thin Typer commands over the pure core.
+"""The `ecrgen` command line: thin Typer commands that parse, call and print. May import: everything."""
 
-Heavy libraries (troposphere, cfn-lint, boto3) are imported inside the commands, so that
-`ecrgen --help` answers at once.
-"""
+# Heavy libraries (troposphere, cfn-lint, boto3, pydantic) are imported inside the commands, so
+# that `ecrgen --help` answers at once.
 
 from __future__ import annotations
 
