@@ -7,7 +7,8 @@ long as nothing ever reads it, which the last part of the test checks.
 
 Each run is a process of its own, forked from this one with ecrgen already imported: SIGKILL
 hits a real process, and the 30 kills cost no Python start-up each, so most of their time is
-spent where a kill matters, rendering and writing.
+spent where a kill matters, rendering and writing. Only kills that cut a run short count, and
+the test kills until 30 did, so it asserts the same on a fast machine and on a loaded one.
 """
 
 from __future__ import annotations
@@ -74,11 +75,23 @@ class TemplateRun:
                 self.status = status
         return self.status is None
 
-    def kill(self) -> None:
-        """SIGKILL, unless the run has already ended; then reap it."""
-        if self.running():
-            os.kill(self.pid, signal.SIGKILL)
-            self.status = os.waitpid(self.pid, 0)[1]
+    def stop_and_kill(self) -> bool:
+        """Freeze the run (SIGSTOP), and SIGKILL it if it was still going; reap it either way.
+
+        True when the kill cut the run short. The stop makes that answer exact: a run that ended
+        before it reports its exit, one that did not reports the stop, whatever the machine's
+        speed (a zombie takes the signal without effect).
+        """
+        if self.status is not None:
+            return False
+        os.kill(self.pid, signal.SIGSTOP)
+        status = os.waitpid(self.pid, os.WUNTRACED)[1]
+        if not os.WIFSTOPPED(status):
+            self.status = status
+            return False
+        os.kill(self.pid, signal.SIGKILL)
+        self.status = os.waitpid(self.pid, 0)[1]
+        return True
 
 
 def wait_for_new_temporary_file(out: Path, run: TemplateRun, known: set[str]) -> None:
@@ -97,23 +110,30 @@ def test_a_killed_template_run_leaves_the_old_or_the_new_file(tmp_path: Path) ->
         time.sleep(0.001)
     duration = time.monotonic() - started
     assert os.waitstatus_to_exitcode(run.status) == 0 and out.read_bytes() == expected[1]
+    # Runs are killed until KILLS of them were cut short; a run that ended first does not count.
+    # Every miss moves the random moments earlier, and a kill right after the fork always lands,
+    # so the loop ends on a machine of any speed, however loaded.
     rng = random.Random(6)
-    killed_early = 0
-    for kill in range(KILLS):
-        new = kill % 2
+    reach = 0.9  # the latest moment to kill at, as a fraction of the run's measured duration
+    kills = misses = 0
+    while kills < KILLS:
+        new = (kills + misses) % 2
         old_bytes = out.read_bytes()
         known = temporary_files(out)
         run = TemplateRun(configs[new], out)
-        if kill % 3:  # at a random moment, mostly late in the run
-            time.sleep(duration * rng.uniform(0.2, 0.9))
-        else:  # while the temporary file is being written: the window a random moment rarely hits
+        if kills % 3 == 0 and misses < 3:
+            # while the temporary file is being written: the window a random moment rarely hits
             wait_for_new_temporary_file(out, run, known)
             time.sleep(rng.uniform(0, 0.005))
-        run.kill()
-        killed_early += os.WIFSIGNALED(run.status)
+        else:  # at a random moment, mostly late in the run
+            time.sleep(duration * reach * rng.uniform(0.2, 1.0))
+        if run.stop_and_kill():
+            kills, misses = kills + 1, 0
+        else:
+            misses += 1
+            reach *= 0.8
         now = out.read_bytes()
-        assert now in (old_bytes, expected[new]), f"kill {kill}: {len(now)} bytes, neither old nor new"
-    assert killed_early >= KILLS // 3  # runs were cut short, so the kills did test something
+        assert now in (old_bytes, expected[new]), f"run {kills + misses}: {len(now)} bytes, neither old nor new"
 
     # What a kill during the write leaves (plus one of our own, so there is always one): fill
     # them with junk; a later run must neither read nor trip over them.
