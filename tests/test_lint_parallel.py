@@ -8,11 +8,13 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from generator.base.errors import InputError
 from generator.cli.lint import progress
 from generator.lint import pool, runner
 from tests.conftest import run_ecrgen
@@ -44,6 +46,22 @@ def pool_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(pool, "run", counted)
     return runs
+
+
+@pytest.fixture()
+def linted_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[int]]:
+    """The process that linted each template, in the order they finished: `check` notes its pid in
+    a file (the helper and the workers fork with it)."""
+    notes = tmp_path / "linted-by"
+    check = runner.check
+
+    def noted(job: runner.Job) -> runner.Outcome:
+        with notes.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return check(job)
+
+    monkeypatch.setattr(runner, "check", noted)
+    return lambda: [int(pid) for pid in notes.read_text().split()] if notes.exists() else []
 
 
 def outputs(*args: str) -> tuple[int, str, str]:
@@ -178,15 +196,17 @@ def sharded_config(folder: Path, repositories: int) -> Path:
     return config
 
 
-def test_template_lints_its_stacks_at_once_as_it_did_one_after_another(tmp_path: Path,
-                                                                       pool_runs: list[int]) -> None:
+def test_template_lints_its_stacks_at_once_as_it_did_one_after_another(
+        tmp_path: Path, linted_by: Callable[[], list[int]]) -> None:
     config = sharded_config(tmp_path, 7)
     serial = run_ecrgen("template", "--config", str(config), "--jobs", "1", "--no-cache", cwd=tmp_path)
     assert serial.returncode == 0 and serial.stderr.count("W9501") == 3
-    parallel = run_ecrgen("template", "--config", str(config), "--no-cache", cwd=tmp_path)
+    assert linted_by() == [os.getpid()] * 4  # here, one after another
+    parallel = run_ecrgen("template", "--config", str(config), "--jobs", "2", "--no-cache", cwd=tmp_path)
     assert (parallel.returncode, parallel.stdout, parallel.stderr) == (serial.returncode, serial.stdout,
                                                                        serial.stderr)
-    assert pool_runs == [4]
+    workers = linted_by()[4:]
+    assert len(workers) == 4 and len(set(workers)) == 2 and os.getpid() not in workers
 
 
 def test_a_new_repository_lints_one_stack_not_all_of_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,3 +237,23 @@ def test_template_lint_of_a_killed_worker_is_exit_2(tmp_path: Path, monkeypatch:
     assert "ecr-02.yaml: not linted: the worker process linting it was killed by SIGKILL" in result.stderr
     assert result.stderr.count("W9501") == 1  # app03's, in ecr-02, is lost; app00's in ecr-01 is there
     assert (tmp_path / "templates" / "ecr-02.yaml").is_file()  # written before linting
+
+
+def test_a_helper_that_dies_fails_every_template_it_had() -> None:
+    jobs = [runner.Job((FIXTURES / name).read_text(), name, strict=True)
+            for name in ("settings_weak.yaml", "deletion_policy.yaml")]
+    with runner.helping(2) as helper:
+        assert helper is not None
+        os.kill(helper._process.pid, signal.SIGKILL)
+        assert helper.run(jobs, runner.Options(), 2, lambda index: None) == [pool.Crash(-signal.SIGKILL)] * 2
+
+
+def test_bad_input_found_in_the_helper_is_bad_input_here() -> None:
+    jobs = [runner.Job((FIXTURES / "settings_weak.yaml").read_text(), "t.yaml", strict=True)]
+    with runner.helping(2) as helper, pytest.raises(InputError, match="knows no region 'nowhere-1'"):
+        helper.run(jobs, runner.Options(regions=("nowhere-1",)), 2, lambda index: None)
+
+
+def test_jobs_1_has_no_helper() -> None:
+    with runner.helping(1) as helper:
+        assert helper is None

@@ -53,3 +53,16 @@ def test_every_worker_is_gone_afterwards() -> None:
 def test_usable_cores_is_what_this_process_may_run_on() -> None:
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert pool.usable_cores() == expected >= 1
+
+
+def test_workers_left_idle_when_the_tasks_run_out_never_stall_the_run() -> None:
+    """Instant tasks: several workers answer at once with fewer tasks left than them. A watchdog
+    fails the test instead of letting a stalled run hang the suite."""
+    before = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the pool stalled"))
+    signal.alarm(60)
+    try:
+        for tasks, jobs in [(3, 2), (5, 3), (4, 3), (7, 4)] * 10:
+            assert [r[0] for r in pool.run(square_or_die, list(range(tasks)), jobs)] == [n * n for n in range(tasks)]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)

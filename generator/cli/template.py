@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from generator.base.errors import InputError
 from generator.base.wording import plural
+
+if TYPE_CHECKING:
+    from generator.lint.runner import Helper
 
 
 class Format(StrEnum):
@@ -40,6 +44,17 @@ def template(
     Exit codes: 0 written and clean, 1 lint errors, 2 bad input (or a template that could not be
     linted: its worker process died).
     """
+    from generator.lint import pool
+    from generator.lint.runner import helping
+
+    jobs = jobs or pool.usable_cores()
+    # cfn-lint loads in a helper process meanwhile, unless there is nothing to lint.
+    with helping(jobs if not no_lint else 1) as helper:
+        _write_and_lint(config, out, fmt, no_lint, jobs, no_cache, helper)
+
+
+def _write_and_lint(config: Path, out: str | None, fmt: Format, no_lint: bool, jobs: int, no_cache: bool,
+                    helper: Helper | None) -> None:
     from generator.base.fileio import write_atomic
     from generator.model import config as config_module
     from generator.model import stack_limits
@@ -78,13 +93,12 @@ def template(
                            "direct deploy accepts: `aws cloudformation deploy` needs --s3-bucket", err=True)
         return
     from generator.cli.lint import progress, warn_cache
-    from generator.lint import pool
     from generator.lint.runner import Template, lint_many
 
     names = [str(part.path) if out != "-" else "<stdout>" for part in rendered]
     with progress(len(rendered)) as done:
         linted = lint_many([Template(name, part.text) for name, part in zip(names, rendered, strict=True)],
-                           jobs=jobs or pool.usable_cores(), cache=not no_cache, done=done)
+                           jobs=jobs, cache=not no_cache, done=done, helper=helper)
     warn_cache(linted.cache_error)
     worst = 0
     for name, outcome in zip(names, linted.outcomes, strict=True):

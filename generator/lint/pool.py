@@ -29,8 +29,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 STOP_SECONDS = 5
 
-_FORK = "fork" in multiprocessing.get_all_start_methods()
-_CONTEXT = multiprocessing.get_context("fork" if _FORK else "spawn")
+FORK = "fork" in multiprocessing.get_all_start_methods()
+CONTEXT = multiprocessing.get_context("fork" if FORK else "spawn")
 
 
 def usable_cores() -> int:
@@ -76,10 +76,9 @@ def run(function: Callable[[T], R], tasks: Sequence[T], jobs: int,
     results: dict[int, R | Crash] = {}
     pending = deque(range(len(tasks)))
     workers: list[_Worker] = []
-    for stream in (sys.stdout, sys.stderr):  # a forked child flushes what the parent had buffered
-        stream.flush()
+    flush()
     try:
-        while pending or workers:
+        while pending or any(worker.task is not None for worker in workers):
             while pending and len(workers) < jobs:
                 workers.append(_start(function))
             for worker in workers:
@@ -94,10 +93,10 @@ def run(function: Callable[[T], R], tasks: Sequence[T], jobs: int,
                 results[index] = _answer(worker)
                 worker.task = None
                 done(index)
-                if isinstance(results[index], Crash) or not pending:
+                if isinstance(results[index], Crash):
                     _stop(worker)
                     workers.remove(worker)
-    finally:  # normally none is left; after Ctrl-C or an error, the busy ones are ended at once
+    finally:  # the idle ones are told to stop; after Ctrl-C or an error, the busy ones are ended
         for worker in workers:
             if worker.task is not None:
                 worker.process.kill()
@@ -105,17 +104,29 @@ def run(function: Callable[[T], R], tasks: Sequence[T], jobs: int,
     return [results[index] for index in range(len(tasks))]
 
 
+def flush() -> None:
+    """Before a fork: the child would write again whatever this process still has buffered."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+
+
+def quiet_on_interrupt() -> None:
+    """In a child: Ctrl-C, which the terminal sends to every process of the command, ends it at
+    once and without a traceback; the parent reports."""
+    signal.signal(signal.SIGINT, lambda *_: os._exit(128 + signal.SIGINT))
+
+
 def _start(function: Callable[[T], R]) -> _Worker:
-    ours, theirs = _CONTEXT.Pipe()
-    process = _CONTEXT.Process(target=_serve, args=(theirs, function), daemon=True)
+    ours, theirs = CONTEXT.Pipe()
+    process = CONTEXT.Process(target=_serve, args=(theirs, function), daemon=True)
     process.start()
     theirs.close()
     return _Worker(process, ours)
 
 
 def _serve(conn: Connection, function: Callable[[T], R]) -> None:
-    """A worker: answer tasks until told to stop. Ctrl-C is the parent's to handle."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker: answer tasks until told to stop, or until the parent is gone."""
+    quiet_on_interrupt()
     while True:
         try:
             task = conn.recv()
@@ -123,7 +134,11 @@ def _serve(conn: Connection, function: Callable[[T], R]) -> None:
             return
         if task is None:
             return
-        conn.send(function(task))  # an exception ends the worker: a traceback and a Crash
+        result = function(task)  # an exception ends the worker: a traceback and a Crash
+        try:
+            conn.send(result)
+        except BrokenPipeError:
+            return
 
 
 def _ready(workers: list[_Worker]) -> list[_Worker]:
