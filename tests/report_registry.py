@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fault_proxy import Faults, FaultProxy, RepositoryFault
+from tests.fault_proxy import FaultProxy, Faults, RepositoryFault
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tests" / "fixtures" / "report" / "ecr.yaml"

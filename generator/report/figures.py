@@ -137,7 +137,7 @@ def coverage_of(scan_status: str) -> str:
 
 def repository(reading: RepositoryReading, now: float, prices: Prices) -> RepositoryFigures:
     """The figures of one repository; InputError when its images or policy cannot be read."""
-    images = lifecycle.parse_images(list(reading.images), f"{reading.name} (images)")
+    images = lifecycle.parse_images({"imageDetails": list(reading.images)}, f"{reading.name} (images)")
     archived = [image for image in images if image.status == ARCHIVED]
     size = sum(image.size for image in images)
     archived_size = sum(image.size for image in archived)
