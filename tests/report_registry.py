@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fault_proxy import FaultProxy, Faults, RepositoryFault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,3 +164,13 @@ def _detail(raw: dict[str, Any], image: Image) -> dict[str, Any]:
     if image.findings:
         detail["imageScanFindingsSummary"] = {"findingSeverityCounts": image.findings}
     return detail
+
+
+@pytest.fixture()
+def registry(aws: str, fault_proxy: FaultProxy) -> list[Repository]:
+    """The demo registry on moto, behind the fault proxy (AWS_ENDPOINT_URL points at it)."""
+    import boto3
+
+    repositories = build(boto3.client("ecr", endpoint_url=aws))
+    serve(fault_proxy, aws, repositories)
+    return repositories

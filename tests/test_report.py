@@ -19,18 +19,11 @@ from generator.report import charts, figures, units
 from tests import report_registry
 from tests.conftest import run_ecrgen
 from tests.fault_proxy import FaultProxy, fault_proxy
-from tests.report_registry import DAY, DENIED, NOW, NOW_EPOCH
+from tests.report_registry import DAY, DENIED, NOW, NOW_EPOCH, registry
 
-__all__ = ["fault_proxy"]  # the fixture, imported for pytest
+__all__ = ["fault_proxy", "registry"]  # the fixtures, imported for pytest
 GIB = 2**30
 HERE = report_registry.CONFIG.parent
-
-
-@pytest.fixture()
-def registry(aws: str, fault_proxy: FaultProxy) -> list[report_registry.Repository]:
-    repositories = report_registry.build(boto3.client("ecr", endpoint_url=aws))
-    report_registry.serve(fault_proxy, aws, repositories)
-    return repositories
 
 
 def report(*args: str, code: int = 1) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 SVG = "http://www.w3.org/2000/svg"
 WIDTH = 720
 ROW_HEIGHT = 26  # pixels per bar of a horizontal chart
-LEGEND_COLUMNS = 4
+LEGEND_COLUMNS = 4  # about as many legend entries as pygal fits in a row of WIDTH
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -56,7 +56,7 @@ def render(chart: Chart) -> str:
     drawn = kind(style=style, js=[], disable_xml_declaration=True, width=WIDTH, height=height,
                  title=chart.title, x_title=chart.value_title, y_title=chart.label_title,
                  show_legend=legends > 0, legend_at_bottom=True,
-                 legend_at_bottom_columns=LEGEND_COLUMNS, truncate_label=-1, truncate_legend=-1,
+                 truncate_label=-1, truncate_legend=-1,
                  margin_left=max(0, 7 * longest - 60), print_values=False, show_y_guides=False,
                  include_x_axis=True, spacing=8, value_formatter=_number, explicit_size=True)
     drawn.uuid = chart.key  # the id pygal scopes its CSS with, instead of a random one
