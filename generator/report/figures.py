@@ -9,6 +9,7 @@ one `Report`, so they never disagree.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -144,20 +145,19 @@ def repository(reading: RepositoryReading, now: float, prices: Prices) -> Reposi
     policy_error = None
     freed = Freed()
     if reading.policy_text is not None:
-        try:
-            policy = lifecycle.parse_text(reading.policy_text)
-        except lifecycle.PolicyError as exc:
-            policy_error = str(exc)
+        policy = _policy(reading.policy_text)
+        if isinstance(policy, lifecycle.PolicyError):
+            policy_error = str(policy)
         else:
             freed = _freed(lifecycle.evaluate(policy, images, now), prices)
+    scanned = sum(1 for d in reading.images if (d.get("imageScanStatus") or {}).get("status") in SCAN_DONE)
     return RepositoryFigures(
         name=reading.name, status=reading.status, scan_on_push=reading.scan_on_push,
         has_policy=reading.policy_text is not None, policy_error=policy_error, images=len(images),
         bytes=size, archived_images=len(archived), archived_bytes=archived_size,
         monthly_cost=monthly_cost(size - archived_size, prices.standard)
         + monthly_cost(archived_size, prices.archive),
-        freed=freed, ages=_ages(images, now), scanned_images=sum(
-            _scan_status(detail) in SCAN_DONE for detail in reading.images),
+        freed=freed, ages=_ages(images, now), scanned_images=scanned,
         newest=_newest(reading.images, images))
 
 
@@ -172,6 +172,15 @@ def build(readings: Sequence[RepositoryReading], now: float, prices: Prices, sco
         except InputError as exc:
             problems[reading.name] = exc.render()
     return Report(now, scope, prices, tuple(figures), dict(sorted(problems.items())), dict(api_calls))
+
+
+@functools.lru_cache(maxsize=256)
+def _policy(text: str) -> lifecycle.Policy | lifecycle.PolicyError:
+    """A policy text read once, however many repositories share it (most share a few)."""
+    try:
+        return lifecycle.parse_text(text)
+    except lifecycle.PolicyError as exc:
+        return exc
 
 
 def _freed(evaluation: lifecycle.Evaluation, prices: Prices) -> Freed:
