@@ -18,7 +18,7 @@ import pytest
 from generator.report import charts, figures, units
 from tests import report_registry
 from tests.conftest import run_ecrgen
-from tests.fault_proxy import FaultProxy, fault_proxy
+from tests.fault_proxy import FaultProxy, Faults, RepositoryFault, fault_proxy
 from tests.report_registry import DAY, DENIED, NOW, NOW_EPOCH, registry
 
 __all__ = ["fault_proxy", "registry"]  # the fixtures, imported for pytest
@@ -225,3 +225,23 @@ def test_sizes_read_in_binary_units(value: int, text: str) -> None:
 
 def test_money_under_a_cent_is_not_shown_as_nothing() -> None:
     assert (units.usd(0), units.usd(0.001), units.usd(1234.5)) == ("0.00 USD", "< 0.01 USD", "1,234.50 USD")
+
+
+def test_a_refused_policy_read_sets_the_repository_aside(registry: list[report_registry.Repository],
+                                                          fault_proxy: FaultProxy) -> None:
+    # base-image wants no lifecycle policy in ecr.yaml: its policy is read apart from post-deploy's read
+    fault_proxy.configure(Faults(repositories=(
+        RepositoryFault("shop-ecr-base-image", operations=("GetLifecyclePolicy",)),)))
+    document = report("--config", "ecr.yaml")
+    assert [u["repositoryName"] for u in document["unreadable"]] == ["shop-ecr-base-image"]
+    assert len(document["repositories"]) == 8  # payments is readable now
+
+
+def test_long_reads_show_progress_on_stderr(aws: str) -> None:
+    ecr = boto3.client("ecr")
+    for index in range(50):
+        ecr.create_repository(repositoryName=f"many-{index:02}")
+    result = run_ecrgen("report", "--all", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    assert "reading policies: 50\nreading images: 50\n" in result.stderr  # a pipeline log: one line a phase
+    assert json.loads(result.stdout)["summary"]["repositories"] == 50
