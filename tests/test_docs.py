@@ -105,6 +105,12 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --ignore docs/findings-ignore.yaml":
         (1, "CVE-9999-9999  HIGH"),
     "ecrgen findings --stack-name myapp-ecr --output json": (0, '"scanStatus": "COMPLETE"'),
+    # README.md and docs/report.md (php-app holds three images and the example policy: SETUP)
+    "ecrgen report --config ecr.yaml --out report.html": (0, "wrote report.html (html): 2 repositories"),
+    "ecrgen report --stack-name myapp-ecr --output json > report.json": (0, None),
+    "ecrgen report --all": (0, "## ECR registry report: every repository in us-east-1"),
+    "ecrgen report --repository myapp-ecr-php-app --archive-price-per-gb 0.07 --output json":
+        (0, '"archiveUsdPerGbMonth": 0.07'),
 }
 
 
@@ -322,6 +328,7 @@ SETUP: dict[str, Callable[[Path], None]] = {
     "docs/lifecycle.md": _repository_with_images,
     "docs/findings.md": _scanned_images,
     "docs/lint.md": _pre_commit_repository,
+    "docs/report.md": _repository_with_images,
 }
 
 

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from generator.model.severity import RANK, SEVERITIES, at_or_above
+from generator.model.severity import RANK, SCAN_DONE, SEVERITIES, at_or_above
 
-# ECR's imageScanStatus.status values, by what they mean for the gate.
-SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
+# ECR's imageScanStatus.status values, by what they mean for the gate (SCAN_DONE: a finished scan).
 SCAN_RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
 # ecrgen's own statuses for images it could not get findings for.
 NOT_SCANNED = "NOT_SCANNED"            # scanning is off, or the image was pushed before it was on
