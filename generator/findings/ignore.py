@@ -14,25 +14,40 @@ ignores nothing and is reported, so that accepted risks come back for review.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from generator.base import source
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document
 from generator.findings.gate import ImageFindings
-from generator.model.schema import Strict, plain_message
+from generator.model.schema import Strict, plain_message, shown
+
+
+def _day(value: Any) -> dt.date:
+    """A day written as a day: 2027-01-31 (YAML dates arrive as their text, see base.source)."""
+    reason = ""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:  # 2027-02-30
+            reason = f" ({exc})"
+    raise ValueError(f"must be a date like 2027-01-31, got {shown(value)}{reason}")
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
 
 
 class IgnoreEntry(Strict):
     id: Annotated[str, Field(min_length=1)]
     reason: Annotated[str, Field(min_length=1)]
-    expires: Annotated[dt.date, Field(strict=False)] | None = None  # a YAML date or '2027-01-31'
+    expires: Day | None = None
     repositories: list[str] = Field(default_factory=lambda: ["*"])
 
 
@@ -82,9 +97,9 @@ def _problem(doc: Document, err: Any) -> Problem:
         return doc.problem(loc, f"unknown key; allowed: {', '.join(allowed)}")
     if err["type"] == "model_type":
         return doc.problem(loc, "must be a mapping" + (" with key ignore" if not loc else ""))
-    if loc and loc[-1] == "expires":
-        return doc.problem(loc, f"must be a date like 2027-01-31, got {err.get('input')!r}")
-    return doc.problem(loc, plain_message(err))
+    if err["type"] == "value_error":
+        return doc.problem(loc, str(err["ctx"]["error"]))
+    return doc.problem(loc, plain_message(err, doc.written.get(loc)))
 
 
 @dataclass(frozen=True)
