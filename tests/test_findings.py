@@ -20,7 +20,16 @@ import pytest
 
 from tests.conftest import ROOT
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = ROOT / "tests" / "fixtures" / "sarif-schema-2.1.0.json"  # OASIS SARIF 2.1.0 (errata01)
+
+
+def valid_sarif(text: str) -> dict[str, Any]:
+    """The SARIF log `text`, checked against the OASIS schema."""
+    import jsonschema
+
+    log = json.loads(text)
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    return log
 
 
 def push(ecr: Any, repository: str, tag: str, number: int) -> str:
@@ -264,15 +273,10 @@ def test_bad_flags_exit_2(ecrgen, args, message) -> None:
 
 
 def test_sarif_is_valid_sarif_2_1_0(ecrgen, three, tmp_path: Path) -> None:
-    if not SARIF_SCHEMA.exists():
-        pytest.skip(f"the OASIS SARIF schema is not at {SARIF_SCHEMA} (outside this project's CI)")
-    import jsonschema
-
     (tmp_path / "ignore.yaml").write_text(IGNORE.format(expires="2099-12-31"))
     result = ecrgen("findings", *repos(*three, "missing"), "--ignore", "ignore.yaml", "-o", "sarif",
                     cwd=tmp_path)
-    log = json.loads(result.stdout)
-    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    log = valid_sarif(result.stdout)
     run, = log["runs"]
     rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert rules == ["CVE-2024-0001", "CVE-2024-0002", "CVE-2024-0003"]  # CVE-2024-0003 once, two images
@@ -287,6 +291,23 @@ def test_sarif_is_valid_sarif_2_1_0(ecrgen, three, tmp_path: Path) -> None:
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["message"]["text"] for n in notes] == [
         "missing: scan REPOSITORY_NOT_FOUND: repository not found in this account and region"]
+
+
+def test_a_run_over_github_s_result_limit_keeps_the_most_severe_and_says_so(ecrgen, three, monkeypatch) -> None:
+    from generator.findings import sarif
+
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 2)  # GitHub's is 25,000 (tests/test_findings_core.py)
+    result = ecrgen("findings", *repos(*three), "--fail-on", "HIGH", "-o", "sarif")
+    assert result.returncode == 1  # the gate sees every finding; only the SARIF is cut
+    run, = valid_sarif(result.stdout)["runs"]
+    assert [(r["ruleId"], r["level"]) for r in run["results"]] == [("CVE-2024-0001", "error"),
+                                                                   ("CVE-2024-0002", "error")]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["CVE-2024-0001", "CVE-2024-0002"]
+    message = ("SARIF: 4 results are more than GitHub code scanning accepts in one run (2); left out the 2 "
+               "least severe (LOW 2); --output json lists every finding")
+    assert result.stderr == f"warning: {message}\n"
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [(n["level"], n["message"]["text"]) for n in notes] == [("warning", message)]
 
 
 STACK_CONFIG = """\

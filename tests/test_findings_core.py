@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.base.errors import InputError
-from generator.findings import ignore
+from generator.findings import ignore, sarif
 from generator.findings.gate import Finding, ImageFindings, exit_code, parse_findings
 from generator.model.severity import SEVERITIES, at_or_above
 
@@ -105,3 +106,18 @@ def test_two_expired_entries_on_one_line_are_both_reported() -> None:
     rules = [_rule({"id": name, "reason": "r", "expires": "2020-01-01"}, line=1) for name in ("A", "B")]
     _, expired = ignore.apply(rules, [image], TODAY)
     assert [(e.rule.entry.id, e.images) for e in expired] == [("A", ("web",)), ("B", ("web",))]
+
+
+def test_sarif_runs_hold_at_most_github_s_25000_results_the_most_severe() -> None:
+    low = [Finding(f"CVE-2024-{n}", "LOW") for n in range(25_000)]
+    image = ImageFindings("web", scan_status="COMPLETE",
+                          findings=(*low[:10], Finding("CVE-2025-1", "CRITICAL"), *low[10:]))
+    log, warnings = sarif.render([image])
+    run, = log["runs"]
+    assert len(run["results"]) == 25_000 and len(run["tool"]["driver"]["rules"]) == 25_000
+    assert ("CVE-2025-1", "error") in [(r["ruleId"], r["level"]) for r in run["results"]]
+    assert run["results"][-1]["ruleId"] == "CVE-2024-24998"  # the last LOW is the one left out
+    assert warnings == ["SARIF: 25,001 results are more than GitHub code scanning accepts in one run "
+                        "(25,000); left out the 1 least severe (LOW 1); --output json lists every finding"]
+    within, no_warning = sarif.render([replace(image, findings=image.findings[:25_000])])
+    assert len(within["runs"][0]["results"]) == 25_000 and no_warning == []

@@ -101,7 +101,10 @@ def findings(
     elif output is Output.sarif:
         from generator.findings import sarif
 
-        sys.stdout.write(json.dumps(sarif.render(images), indent=2) + "\n")
+        log, warnings = sarif.render(images)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        sys.stdout.write(json.dumps(log, indent=2) + "\n")
     else:
         core.render_text(images, threshold, sys.stdout)
     raise typer.Exit(core.exit_code(images, threshold))

@@ -4,11 +4,16 @@ One run; one rule per finding id (its worst severity sets the level and GitHub's
 `security-severity`); one result per finding, located at the repository, with the image digest
 and tags in its logical location and properties. Ignored findings carry an external suppression
 with the ignore file's reason; images whose scan is missing or failed become tool notifications.
+
+GitHub code scanning refuses a run of more than 25,000 results, and (since June 2025) a file of
+several runs with the same tool and category, so splitting cannot help: past the limit the run
+keeps the most severe results and says what it left out, in a warning and a notification.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,21 +26,24 @@ INFORMATION_URI = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-
 LEVELS = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning"}  # anything else: note
 # GitHub ranks security alerts by this CVSS-like score: >= 9 critical, >= 7 high, >= 4 medium.
 SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "2.0", "INFORMATIONAL": "0.0"}
+MAX_RESULTS = 25_000  # per run: GitHub's documented hard limit ("SARIF results exceed limit")
 
 
-def render(images: Sequence[ImageFindings]) -> dict[str, Any]:
-    """The SARIF log for `images` (a JSON-ready dict)."""
+def render(images: Sequence[ImageFindings]) -> tuple[dict[str, Any], list[str]]:
+    """The SARIF log for `images` (a JSON-ready dict), and warnings for stderr."""
+    kept, left_out = _within_limit([(image, finding) for image in images for finding in image.findings])
     worst: dict[str, Finding] = {}
-    for image in images:
-        for finding in image.findings:
-            known = worst.get(finding.id)
-            if known is None or RANK.get(finding.severity, -1) > RANK.get(known.severity, -1):
-                worst[finding.id] = finding
+    for _, finding in kept:
+        known = worst.get(finding.id)
+        if known is None or RANK.get(finding.severity, -1) > RANK.get(known.severity, -1):
+            worst[finding.id] = finding
     rule_ids = sorted(worst)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    results = [_result(image, finding, index[finding.id]) for image in images for finding in image.findings]
+    results = [_result(image, finding, index[finding.id]) for image, finding in kept]
     notifications = [{"level": "error", "message": {"text": _status_line(image)}}
                      for image in images if image.scan_status not in SCAN_DONE]
+    warnings = [left_out] if left_out else []
+    notifications += [{"level": "warning", "message": {"text": text}} for text in warnings]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -45,7 +53,30 @@ def render(images: Sequence[ImageFindings]) -> dict[str, Any]:
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
             "results": results,
         }],
-    }
+    }, warnings
+
+
+Results = list[tuple[ImageFindings, Finding]]
+
+
+def _within_limit(pairs: Results) -> tuple[Results, str]:
+    """At most MAX_RESULTS, in their order (suppressed, then less severe results are left out
+    first); what was left out, in words ("" when nothing was)."""
+    if len(pairs) <= MAX_RESULTS:
+        return pairs, ""
+    order = sorted(range(len(pairs)), key=lambda i: _priority(pairs[i][1]))
+    keep = set(order[:MAX_RESULTS])
+    dropped = Counter(pairs[i][1].severity for i in order[MAX_RESULTS:])
+    counts = ", ".join(f"{severity} {count:,}" for severity, count in
+                       sorted(dropped.items(), key=lambda item: -RANK.get(item[0], -1)))
+    return [pair for i, pair in enumerate(pairs) if i in keep], (
+        f"SARIF: {len(pairs):,} results are more than GitHub code scanning accepts in one run "
+        f"({MAX_RESULTS:,}); left out the {len(pairs) - MAX_RESULTS:,} least severe ({counts}); "
+        "--output json lists every finding")
+
+
+def _priority(finding: Finding) -> tuple[bool, int]:
+    return finding.ignored, -RANK.get(finding.severity, -1)
 
 
 def _status_line(image: ImageFindings) -> str:
