@@ -112,7 +112,8 @@ def test_the_gate_fails_on_findings_at_or_above_the_threshold(ecrgen, three) -> 
     assert by_name["app-critical"]["severityCounts"] == {"CRITICAL": 1, "LOW": 1}
     assert by_name["app-high"]["findings"] == [{
         "id": "CVE-2024-0002", "severity": "HIGH", "package": "curl", "version": "8.0", "fixedVersion": None,
-        "uri": "https://nvd.nist.gov/vuln/detail/CVE-2024-0002", "ignored": False}]
+        "uri": "https://nvd.nist.gov/vuln/detail/CVE-2024-0002", "ignored": False, "fixAvailable": None,
+        "exploitAvailable": None, "cvssScore": None}]
     summary = report["summary"]
     assert summary["images"] == 3 and summary["failed"] == 2
     assert summary["severityCounts"] == {"CRITICAL": 1, "HIGH": 1, "LOW": 2}
@@ -215,6 +216,69 @@ def test_enhanced_findings_give_the_fixed_version(ecrgen, ecr, aws) -> None:
     found = json.loads(out.stdout)["images"][0]["findings"]
     assert [(f["package"], f["fixedVersion"]) for f in found] == [
         ("libssl3t64", "0:3.0.13-0ubuntu3.4"), ("openssl", "0:3.0.13-0ubuntu3.4")]
+
+
+# Amazon Inspector's finding for CVE-2024-6119 as DescribeImageScanFindings returns it (the ECR and
+# Inspector user guides' sample, tests/test_notifications.py), with what real findings add: the
+# installed package's release, a package without a fix ("NotAvailable"), the exploit and the scores.
+INSPECTOR_FINDING = {
+    "awsAccountId": "123456789012", "description": "Possible denial of service in X.509 name checks",
+    "findingArn": "arn:aws:inspector2:us-east-1:123456789012:finding/0123456789abcdef",
+    "severity": "HIGH", "status": "ACTIVE", "title": "CVE-2024-6119 - libssl3t64, openssl",
+    "type": "PACKAGE_VULNERABILITY", "fixAvailable": "PARTIAL", "exploitAvailable": "YES", "score": 7.5,
+    "scoreDetails": {"cvss": {"score": 7.5, "scoreSource": "NVD", "version": "3.1",
+                              "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "adjustments": []}},
+    "packageVulnerabilityDetails": {
+        "source": "UBUNTU_CVE", "vendorSeverity": "medium", "vulnerabilityId": "CVE-2024-6119",
+        "sourceUrl": "https://ubuntu.com/security/CVE-2024-6119",
+        "cvss": [{"baseScore": 7.5, "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+                  "source": "NVD", "version": "3.1"}],
+        "vulnerablePackages": [
+            {"arch": "X86_64", "epoch": 0, "name": "openssl", "packageManager": "OS", "version": "3.0.13",
+             "release": "0ubuntu3.1", "fixedInVersion": "0:3.0.13-0ubuntu3.4"},
+            {"arch": "X86_64", "epoch": 0, "name": "libssl3t64", "packageManager": "OS", "version": "3.0.13",
+             "release": "0ubuntu3.1", "fixedInVersion": "NotAvailable"}]},
+}
+
+
+def inspected(ecr: Any, endpoint: str, *enhanced: dict[str, Any], name: str = "inspected") -> str:
+    """A repository whose latest image has an enhanced (Inspector) scan with these findings; its digest."""
+    ecr.create_repository(repositoryName=name)
+    digest = push(ecr, name, "v1", 50)
+    ecr.start_image_scan(repositoryName=name, imageId={"imageDigest": digest})
+    result = scan_result(name, [], enhanced=list(enhanced))
+    result["imageScanStatus"]["status"] = "ACTIVE"
+    set_results(endpoint, result)
+    return digest
+
+
+def test_inspector_s_fix_exploit_and_score_reach_every_output(ecrgen, ecr, aws) -> None:
+    image_ref = f"inspected@{inspected(ecr, aws, INSPECTOR_FINDING)}"
+    report = json.loads(ecrgen("findings", "-r", "inspected", "-o", "json").stdout)
+    assert report["images"][0]["findings"] == [
+        {"id": "CVE-2024-6119", "severity": "HIGH", "package": "openssl", "version": "0:3.0.13-0ubuntu3.1",
+         "fixedVersion": "0:3.0.13-0ubuntu3.4", "uri": "https://ubuntu.com/security/CVE-2024-6119",
+         "ignored": False, "fixAvailable": "YES", "exploitAvailable": "YES", "cvssScore": 7.5},
+        {"id": "CVE-2024-6119", "severity": "HIGH", "package": "libssl3t64", "version": "0:3.0.13-0ubuntu3.1",
+         "fixedVersion": None, "uri": "https://ubuntu.com/security/CVE-2024-6119",
+         "ignored": False, "fixAvailable": "NO", "exploitAvailable": "YES", "cvssScore": 7.5}]
+
+    text = ecrgen("findings", "-r", "inspected").stdout
+    assert "NotAvailable" not in text
+    header, *rows = [line.split() for line in text.splitlines() if "CVE-2024-6119" in line or "INSTALLED" in line]
+    assert header == ["ID", "SEVERITY", "CVSS", "PACKAGE", "INSTALLED", "FIXED", "EXPLOIT", "LINK"]
+    assert rows == [["CVE-2024-6119", "HIGH", "7.5", "libssl3t64", "0:3.0.13-0ubuntu3.1", "no", "fix", "yes",
+                     "https://ubuntu.com/security/CVE-2024-6119"],
+                    ["CVE-2024-6119", "HIGH", "7.5", "openssl", "0:3.0.13-0ubuntu3.1", "0:3.0.13-0ubuntu3.4", "yes",
+                     "https://ubuntu.com/security/CVE-2024-6119"]]
+
+    run, = valid_sarif(ecrgen("findings", "-r", "inspected", "-o", "sarif").stdout)["runs"]
+    rule, = run["tool"]["driver"]["rules"]
+    assert rule["properties"]["security-severity"] == "7.5"
+    assert [(r["message"]["text"], r["properties"]["fixAvailable"], r["properties"]["exploitAvailable"],
+             r["properties"]["cvssScore"]) for r in run["results"]] == [
+        (f"CVE-2024-6119 (HIGH) in openssl 0:3.0.13-0ubuntu3.1, fixed in 0:3.0.13-0ubuntu3.4: {image_ref}", "YES", "YES", 7.5),
+        (f"CVE-2024-6119 (HIGH) in libssl3t64 0:3.0.13-0ubuntu3.1, no fix available: {image_ref}", "NO", "YES", 7.5)]
 
 
 IGNORE = """\

@@ -43,9 +43,46 @@ def test_parse_basic_and_enhanced_findings() -> None:
     assert counts == {"HIGH": 1}
     assert found == [
         Finding("CVE-1", "HIGH", "zlib", "1.2", None, "https://x/CVE-1"),
-        Finding("CVE-2", "CRITICAL", "a", "1", "2", "https://y/CVE-2", title="CVE-2 - a"),
+        Finding("CVE-2", "CRITICAL", "a", "1", "2", "https://y/CVE-2", title="CVE-2 - a", fix_available="YES"),
         Finding("no package details", "LOW", title="no package details"),
     ]
+
+
+@pytest.mark.parametrize(("package", "finding", "expected"), [
+    ({"name": "openssl", "epoch": 0, "version": "3.0.13", "release": "0ubuntu3.1", "fixedInVersion": "NotAvailable"},
+     {"fixAvailable": "NO"}, ("0:3.0.13-0ubuntu3.1", None, "NO")),
+    ({"name": "bash", "epoch": 1, "version": "5.2", "fixedInVersion": "1:5.2.1"}, {}, ("1:5.2", "1:5.2.1", "YES")),
+    ({"name": "lodash", "epoch": 0, "version": "4.17.20", "packageManager": "NPM", "fixedInVersion": "4.17.21"},
+     {"fixAvailable": "YES"}, ("4.17.20", "4.17.21", "YES")),
+    ({"name": "zlib", "version": "1.3"}, {"fixAvailable": "PARTIAL"}, ("1.3", None, "PARTIAL")),
+    ({"name": "zlib", "version": "1.3", "fixedInVersion": ""}, {}, ("1.3", None, None)),
+])
+def test_installed_and_fixed_versions_of_an_inspector_package(package: dict, finding: dict, expected: tuple) -> None:
+    item = {"severity": "HIGH", "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-1", "vulnerablePackages": [package]},
+            **finding}
+    (found,) = parse_findings([{"imageScanFindings": {"enhancedFindings": [item]}}])[1]
+    assert (found.version, found.fixed_version, found.fix_available) == expected
+
+
+@pytest.mark.parametrize(("details", "score"), [
+    ({"score": 8.1, "packageVulnerabilityDetails": {"cvss": [{"baseScore": 7.5, "version": "3.1"}]}}, 8.1),
+    ({"packageVulnerabilityDetails": {"cvss": [{"baseScore": 5.0, "version": "2.0"},
+                                               {"baseScore": 7.5, "version": "3.1"}]}}, 7.5),
+    ({"packageVulnerabilityDetails": {}}, None),
+])
+def test_the_cvss_score_of_an_inspector_finding(details: dict, score: float | None) -> None:
+    (found,) = parse_findings([{"imageScanFindings": {"enhancedFindings": [{"severity": "LOW", **details}]}}])[1]
+    assert found.cvss_score == score
+
+
+def test_the_cvss_score_of_a_basic_finding() -> None:
+    attributes = [{"key": "CVSS2_SCORE", "value": "4.3"}, {"key": "CVSS3_SCORE", "value": "6.1"}]
+    scan = {"findings": [{"name": "CVE-1", "severity": "MEDIUM", "attributes": attributes},
+                         {"name": "CVE-2", "severity": "LOW", "attributes": attributes[:1]},
+                         {"name": "CVE-3", "severity": "LOW", "attributes": [{"key": "CVSS2_SCORE", "value": "n/a"}]}]}
+    found = parse_findings([{"imageScanFindings": scan}])[1]
+    assert [(f.cvss_score, f.fix_available, f.exploit_available) for f in found] == [
+        (6.1, None, None), (4.3, None, None), (None, None, None)]
 
 
 def _rule(entry: dict, line: int = 2) -> ignore.Rule:

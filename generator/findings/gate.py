@@ -25,6 +25,7 @@ REPOSITORY_NOT_FOUND = "REPOSITORY_NOT_FOUND"
 ERROR = "ERROR"                        # AWS refused or the call was lost: the message says why
 # Statuses that never fail the gate: the findings are known, or there is no image at all.
 NOT_FAILING = SCAN_DONE | {NO_IMAGES}
+NOT_AVAILABLE = "NotAvailable"  # Inspector's fixedInVersion of a package that no version fixes yet
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,20 @@ class Finding:
     title: str | None = None
     ignored: bool = False
     ignore_reason: str | None = None
+    fix_available: str | None = None      # YES | NO | PARTIAL (Inspector); None: the scan does not say
+    exploit_available: str | None = None  # YES | NO (Inspector); None: the scan does not say
+    cvss_score: float | None = None       # Inspector's score, else the newest CVSS base score
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "severity": self.severity, "package": self.package,
                 "version": self.version, "fixedVersion": self.fixed_version, "uri": self.uri,
-                "ignored": self.ignored}
+                "ignored": self.ignored, "fixAvailable": self.fix_available,
+                "exploitAvailable": self.exploit_available, "cvssScore": self.cvss_score}
+
+    @property
+    def fixed_in(self) -> str:
+        """The FIXED column: the version, "no fix" when the scan says there is none, else "-"."""
+        return self.fixed_version or ("no fix" if self.fix_available == "NO" else "-")
 
 
 @dataclass(frozen=True)
@@ -84,11 +94,13 @@ def parse_findings(pages: Iterable[Mapping[str, Any]]) -> tuple[dict[str, int], 
 
 
 def _basic(item: Mapping[str, Any]) -> Finding:
-    """Basic scanning: CVE name, severity, and the package in `attributes`."""
+    """Basic scanning: CVE name, severity, and the package and CVSS scores in `attributes`."""
     attributes = {a.get("key"): a.get("value") for a in item.get("attributes") or ()}
+    score = _score(attributes.get("CVSS3_SCORE"))
     return Finding(id=str(item.get("name") or "unknown"), severity=str(item.get("severity") or "UNDEFINED"),
                    package=attributes.get("package_name"), version=attributes.get("package_version"),
-                   uri=item.get("uri"), title=item.get("description"))
+                   uri=item.get("uri"), title=item.get("description"),
+                   cvss_score=_score(attributes.get("CVSS2_SCORE")) if score is None else score)
 
 
 def _enhanced(item: Mapping[str, Any]) -> list[Finding]:
@@ -97,13 +109,52 @@ def _enhanced(item: Mapping[str, Any]) -> list[Finding]:
     ident = str(details.get("vulnerabilityId") or item.get("title") or item.get("findingArn") or "unknown")
     urls = details.get("referenceUrls") or []
     uri = details.get("sourceUrl") or (urls[0] if urls else None)
+    score = _score(item.get("score"))
     base = Finding(id=ident, severity=str(item.get("severity") or "UNTRIAGED"), uri=uri,
-                   title=item.get("title") or item.get("description"))
+                   title=item.get("title") or item.get("description"),
+                   fix_available=item.get("fixAvailable") or None,
+                   exploit_available=item.get("exploitAvailable") or None,
+                   cvss_score=_newest_cvss(details.get("cvss") or []) if score is None else score)
     packages = details.get("vulnerablePackages") or []
     if not packages:
         return [base]
-    return [replace(base, package=p.get("name"), version=p.get("version"),
-                    fixed_version=p.get("fixedInVersion") or None) for p in packages]
+    return [_package(base, p) for p in packages]
+
+
+def _package(base: Finding, package: Mapping[str, Any]) -> Finding:
+    """The finding for one package: its full installed version (epoch:version-release, as
+    Inspector writes the fixed one) and whether a version fixes it ("NotAvailable": none does)."""
+    fixed = package.get("fixedInVersion") or None
+    fix_available = base.fix_available
+    if fixed == NOT_AVAILABLE:
+        fixed, fix_available = None, "NO"
+    elif fixed:
+        fix_available = "YES"
+    version, release, epoch = package.get("version"), package.get("release"), package.get("epoch")
+    if version and release:
+        version = f"{version}-{release}"
+    if version and epoch is not None and (epoch or release):
+        version = f"{epoch}:{version}"
+    return replace(base, package=package.get("name"), version=version, fixed_version=fixed,
+                   fix_available=fix_available)
+
+
+def _newest_cvss(scores: Sequence[Mapping[str, Any]]) -> float | None:
+    """The base score of the newest CVSS version given (3.1 over 2.0)."""
+    def version(entry: Mapping[str, Any]) -> tuple[int, ...]:
+        return tuple(int(part) for part in str(entry.get("version") or "0").split(".") if part.isdigit())
+
+    newest = max(scores, key=version, default=None)
+    return _score(newest.get("baseScore")) if newest else None
+
+
+def _score(value: Any) -> float | None:
+    """A CVSS score (0-10) from a number or its text; None when there is none."""
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        return None
+    return score if 0 <= score <= 10 else None
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -157,11 +208,12 @@ def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextI
 
 
 def _table(rows: list[Finding], out: TextIO) -> None:
-    cells = [("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED", "LINK")]
+    cells = [("ID", "SEVERITY", "CVSS", "PACKAGE", "INSTALLED", "FIXED", "EXPLOIT", "LINK")]
     for f in rows:
         severity = f"{f.severity} (ignored)" if f.ignored else f.severity
-        cells.append((f.id, severity, f.package or "-", f.version or "-", f.fixed_version or "-",
-                      f.uri or "-"))
+        score = "-" if f.cvss_score is None else f"{f.cvss_score:.1f}"
+        cells.append((f.id, severity, score, f.package or "-", f.version or "-", f.fixed_in,
+                      (f.exploit_available or "-").lower(), f.uri or "-"))
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]) - 1)]
     for row in cells:
         out.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))

@@ -33,11 +33,15 @@ def render(images: Sequence[ImageFindings]) -> tuple[dict[str, Any], list[str]]:
     """The SARIF log for `images` (a JSON-ready dict), and warnings for stderr."""
     kept, left_out = _within_limit([(image, finding) for image in images for finding in image.findings])
     worst: dict[str, Finding] = {}
+    scores: dict[str, float] = {}
     for _, finding in kept:
         known = worst.get(finding.id)
         if known is None or RANK.get(finding.severity, -1) > RANK.get(known.severity, -1):
             worst[finding.id] = finding
+        if finding.cvss_score is not None:
+            scores[finding.id] = max(finding.cvss_score, scores.get(finding.id, 0.0))
     rule_ids = sorted(worst)
+    rules = [_rule(worst[rule_id], scores.get(rule_id)) for rule_id in rule_ids]
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = [_result(image, finding, index[finding.id]) for image, finding in kept]
     notifications = [{"level": "error", "message": {"text": _status_line(image)}}
@@ -49,7 +53,7 @@ def render(images: Sequence[ImageFindings]) -> tuple[dict[str, Any], list[str]]:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "ecrgen", "version": __version__, "informationUri": INFORMATION_URI,
-                                "rules": [_rule(worst[rule_id]) for rule_id in rule_ids]}},
+                                "rules": rules}},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
             "results": results,
         }],
@@ -84,8 +88,10 @@ def _status_line(image: ImageFindings) -> str:
     return f"{image.repository}: scan {image.scan_status}{reason}"
 
 
-def _rule(finding: Finding) -> dict[str, Any]:
+def _rule(finding: Finding, score: float | None) -> dict[str, Any]:
+    """The rule of one finding id; GitHub ranks it by the CVSS score where there is one."""
     text = finding.title or finding.id
+    security_severity = SECURITY_SEVERITY.get(finding.severity, "0.0") if score is None else f"{score:.1f}"
     rule: dict[str, Any] = {
         "id": finding.id, "name": "ContainerImageVulnerability",
         "shortDescription": {"text": f"{finding.id} ({finding.severity})"},
@@ -93,7 +99,7 @@ def _rule(finding: Finding) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVELS.get(finding.severity, "note")},
         "help": {"text": f"{text}\n{finding.uri or ''}".strip()},
         "properties": {"tags": ["security", "vulnerability", "container"],
-                       "security-severity": SECURITY_SEVERITY.get(finding.severity, "0.0")},
+                       "security-severity": security_severity},
     }
     if finding.uri:
         rule["helpUri"] = finding.uri
@@ -102,7 +108,7 @@ def _rule(finding: Finding) -> dict[str, Any]:
 
 def _result(image: ImageFindings, finding: Finding, rule_index: int) -> dict[str, Any]:
     package = f" in {finding.package} {finding.version or ''}".rstrip() if finding.package else ""
-    fixed = f", fixed in {finding.fixed_version}" if finding.fixed_version else ""
+    fixed = {"-": "", "no fix": ", no fix available"}.get(finding.fixed_in, f", fixed in {finding.fixed_in}")
     image_ref = f"{image.repository}@{image.digest}" if image.digest else image.repository
     key = "\0".join((image.repository, finding.id, finding.package or "", finding.version or ""))
     result: dict[str, Any] = {
@@ -115,7 +121,9 @@ def _result(image: ImageFindings, finding: Finding, rule_index: int) -> dict[str
         "partialFingerprints": {"ecrgenFinding/v1": hashlib.sha256(key.encode()).hexdigest()},
         "properties": {"repositoryName": image.repository, "imageDigest": image.digest,
                        "imageTags": list(image.tags), "package": finding.package,
-                       "installedVersion": finding.version, "fixedVersion": finding.fixed_version},
+                       "installedVersion": finding.version, "fixedVersion": finding.fixed_version,
+                       "fixAvailable": finding.fix_available, "exploitAvailable": finding.exploit_available,
+                       "cvssScore": finding.cvss_score},
     }
     if finding.ignored:
         result["suppressions"] = [{"kind": "external", "justification": finding.ignore_reason or ""}]
