@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.base.errors import InputError
-from generator.findings import ignore, sarif
-from generator.findings.gate import Finding, ImageFindings, exit_code, parse_findings
+from generator.findings import ignore, sarif, suppress
+from generator.findings.gate import Finding, ImageFindings, Suppression, exit_code, parse_findings
 from generator.model.severity import SEVERITIES, at_or_above
 
 TODAY = dt.date(2026, 11, 29)
@@ -85,24 +85,7 @@ def test_the_cvss_score_of_a_basic_finding() -> None:
         (6.1, None, None), (4.3, None, None), (None, None, None)]
 
 
-def _rule(entry: dict, line: int = 2) -> ignore.Rule:
-    return ignore.Rule(ignore.IgnoreEntry.model_validate(entry, strict=False), f"ignore.yaml:{line}")
-
-
-def test_an_entry_applies_through_its_expiry_day_and_not_after() -> None:
-    image = ImageFindings("app-web", scan_status="COMPLETE", findings=(Finding("CVE-1", "HIGH"),))
-    rule = _rule({"id": "CVE-1", "reason": "accepted", "expires": "2026-11-29", "repositories": ["app-*"]})
-    on_the_day, expired = ignore.apply([rule], [image], TODAY)
-    assert on_the_day[0].findings[0].ignored and not expired and not on_the_day[0].fails("HIGH")
-    after, expired = ignore.apply([rule], [image], TODAY + dt.timedelta(days=1))
-    assert not after[0].findings[0].ignored and after[0].fails("HIGH")
-    assert [e.message() for e in expired] == [
-        "ignore.yaml:2: ignore of CVE-1 expired on 2026-11-29 and no longer applies; it now counts in app-web"]
-
-
 @pytest.mark.parametrize(("text", "message"), [
-    ("ignore:\n  - {id: CVE-1, reason: x, expire: 2027-01-01}\n",
-     "ignore.yaml:2: ignore[0].expire: unknown key; allowed: id, reason, expires, repositories"),
     ("ignore:\n  - id: CVE-1\n    reason: x\n    expires: next year\n",
      "ignore.yaml:4: ignore[0].expires: must be a date like 2027-01-31, got 'next year'"),
     ("ignore:\n  - id: CVE-1\n    reason: ''\n",
@@ -128,7 +111,8 @@ images_strategy = st.lists(st.builds(
     scan_status=st.sampled_from(["COMPLETE", "ACTIVE", "FAILED", "IN_PROGRESS", "NO_IMAGES", "NOT_SCANNED"]),
     findings=st.lists(st.builds(Finding, id=st.sampled_from(["C1", "C2"]),
                                 severity=st.sampled_from([*SEVERITIES, "UNDEFINED"]),
-                                ignored=st.booleans())).map(tuple)), max_size=4)
+                                suppression=st.none() | st.just(Suppression("ignore", "r")))).map(tuple)),
+    max_size=4)
 
 
 @given(images_strategy, st.sampled_from(SEVERITIES), st.sampled_from(SEVERITIES))
@@ -138,11 +122,14 @@ def test_a_stricter_threshold_never_passes_what_a_looser_one_fails(images, first
     assert exit_code(images, None) == 0
 
 
-def test_two_expired_entries_on_one_line_are_both_reported() -> None:
+def test_two_expired_entries_on_one_line_are_both_reported(tmp_path: Path) -> None:
+    path = tmp_path / "ignore.yaml"
+    path.write_text("ignore: [{id: A, reason: r, expires: 2020-01-01}, {id: B, reason: r, expires: 2020-01-01}]\n")
     image = ImageFindings("web", scan_status="COMPLETE", findings=(Finding("A", "HIGH"), Finding("B", "LOW")))
-    rules = [_rule({"id": name, "reason": "r", "expires": "2020-01-01"}, line=1) for name in ("A", "B")]
-    _, expired = ignore.apply(rules, [image], TODAY)
-    assert [(e.rule.entry.id, e.images) for e in expired] == [("A", ("web",)), ("B", ("web",))]
+    _, warnings = suppress.apply([image], suppress.Options(rules=ignore.load(path)), TODAY)
+    assert [w.replace(f"{tmp_path}/", "") for w in warnings] == [
+        "ignore.yaml:1: ignore of A expired on 2020-01-01 and no longer applies; it now counts in web",
+        "ignore.yaml:1: ignore of B expired on 2020-01-01 and no longer applies; it now counts in web"]
 
 
 def test_sarif_runs_hold_at_most_github_s_25000_results_the_most_severe() -> None:

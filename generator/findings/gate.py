@@ -29,6 +29,39 @@ NOT_AVAILABLE = "NotAvailable"  # Inspector's fixedInVersion of a package that n
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Why a finding does not count for the gate: an ignore entry, a VEX statement or a flag."""
+
+    kind: str                          # ignore | vex | unfixed (--ignore-unfixed) | not-exploitable
+    reason: str | None = None          # the entry's reason, the statement's impact statement
+    source: str | None = None          # where it is written: "ignore.yaml:4", "vex.json:12"
+    status: str | None = None          # VEX: not_affected | fixed
+    justification: str | None = None   # VEX: vulnerable_code_not_present, ...
+
+    @property
+    def label(self) -> str:
+        """What the text table shows beside the severity."""
+        return self.status or LABELS[self.kind]
+
+    @property
+    def text(self) -> str:
+        """The whole reason in words (the text output's note and SARIF's justification)."""
+        if self.kind != "vex":
+            return self.reason or ""
+        head = f"{self.status} ({self.justification})" if self.justification else str(self.status)
+        return f"{head}: {self.reason}" if self.reason else head
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "reason": self.reason, "source": self.source, "status": self.status,
+                "justification": self.justification}
+
+
+LABELS = {"ignore": "ignored", "unfixed": "no fix", "not-exploitable": "no exploit"}
+UNFIXED = Suppression("unfixed", "no fix available (--ignore-unfixed)")
+NOT_EXPLOITABLE = Suppression("not-exploitable", "no known exploit (--exploitable-only)")
+
+
+@dataclass(frozen=True)
 class Finding:
     """One vulnerability in one package of one image."""
 
@@ -39,17 +72,25 @@ class Finding:
     fixed_version: str | None = None
     uri: str | None = None
     title: str | None = None
-    ignored: bool = False
-    ignore_reason: str | None = None
     fix_available: str | None = None      # YES | NO | PARTIAL (Inspector); None: the scan does not say
     exploit_available: str | None = None  # YES | NO (Inspector); None: the scan does not say
     cvss_score: float | None = None       # Inspector's score, else the newest CVSS base score
+    package_manager: str | None = None    # Inspector's: OS, NPM, PIP, ...
+    path: str | None = None               # the package's file in the image, where Inspector says
+    suppression: Suppression | None = None
+
+    @property
+    def ignored(self) -> bool:
+        """Suppressed: listed, but it does not count for the gate."""
+        return self.suppression is not None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "severity": self.severity, "package": self.package,
                 "version": self.version, "fixedVersion": self.fixed_version, "uri": self.uri,
                 "ignored": self.ignored, "fixAvailable": self.fix_available,
-                "exploitAvailable": self.exploit_available, "cvssScore": self.cvss_score}
+                "exploitAvailable": self.exploit_available, "cvssScore": self.cvss_score,
+                "packageManager": self.package_manager, "filePath": self.path,
+                "suppression": self.suppression.to_json() if self.suppression else None}
 
     @property
     def fixed_in(self) -> str:
@@ -70,7 +111,7 @@ class ImageFindings:
     findings: tuple[Finding, ...] = ()
 
     def blocking(self, fail_on: str) -> list[Finding]:
-        """Findings at or above `fail_on` that no ignore entry covers."""
+        """Findings at or above `fail_on` that nothing suppresses."""
         return [f for f in self.findings if not f.ignored and at_or_above(f.severity, fail_on)]
 
     def fails(self, fail_on: str | None) -> bool:
@@ -136,7 +177,8 @@ def _package(base: Finding, package: Mapping[str, Any]) -> Finding:
     if version and epoch is not None and (epoch or release):
         version = f"{epoch}:{version}"
     return replace(base, package=package.get("name"), version=version, fixed_version=fixed,
-                   fix_available=fix_available)
+                   fix_available=fix_available, package_manager=package.get("packageManager") or None,
+                   path=package.get("filePath") or None)
 
 
 def _newest_cvss(scores: Sequence[Mapping[str, Any]]) -> float | None:
@@ -176,12 +218,15 @@ def build(images: Sequence[ImageFindings], fail_on: str | None,
                     "findings": [f.to_json() for f in image.findings]} for image in images],
         "summary": {"images": len(images), "severityCounts": dict(total),
                     "failed": sum(image.fails(fail_on) for image in images),
+                    "suppressed": sum(f.ignored for image in images for f in image.findings),
                     "apiCalls": dict(sorted(api_calls.items()))},
     }
 
 
-def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextIO) -> None:
-    """Per image: status and severity counts, then the findings at or above the threshold."""
+def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextIO,
+                show_suppressed: bool = False) -> None:
+    """Per image: status and severity counts, then the findings at or above the threshold; the
+    suppressed ones counted (listed, with their reasons, with `show_suppressed`)."""
     shown_from = fail_on or SEVERITIES[0]
     for image in images:
         name = image.repository + (f":{image.tags[0]}" if image.tags else "")
@@ -196,21 +241,33 @@ def render_text(images: Sequence[ImageFindings], fail_on: str | None, out: TextI
         if image.scan_status in SCAN_DONE:
             out.write(f"  {counts or 'no findings'}\n")
         rows = [f for f in image.findings if at_or_above(f.severity, shown_from)]
+        hidden = [] if show_suppressed else [f for f in rows if f.ignored]
+        rows = [f for f in rows if show_suppressed or not f.ignored]
         rows.sort(key=lambda f: (-RANK[f.severity], f.id, f.package or ""))
         if rows:
             _table(rows, out)
-        for reason in dict.fromkeys(f"{f.id}: {f.ignore_reason}" for f in rows if f.ignored):
-            out.write(f"  ignored {reason}\n")
+        for note in dict.fromkeys(f"{NOTED[f.suppression.kind]} {f.id}: {f.suppression.text}" for f in rows
+                                  if f.suppression and f.suppression.kind in NOTED):
+            out.write(f"  {note}\n")
+        if hidden:
+            kinds = Counter(SUPPRESSED_BY[f.suppression.kind] for f in hidden if f.suppression)
+            by = ", ".join(f"{kind} {count}" for kind, count in kinds.items())
+            out.write(f"  {len(hidden)} suppressed ({by}); --show-suppressed lists them\n")
     failed = sum(image.fails(fail_on) for image in images)
     gate = f"; {failed} failed --fail-on {fail_on}" if fail_on else ""
     count = len(images)
     out.write(f"{count} {'repository' if count == 1 else 'repositories'}{gate}\n")
 
 
+NOTED = {"ignore": "ignored", "vex": "VEX"}  # suppressions with a reason in words, noted below the table
+SUPPRESSED_BY = {"ignore": "ignore file", "vex": "VEX", "unfixed": "no fix",
+                 "not-exploitable": "no known exploit"}
+
+
 def _table(rows: list[Finding], out: TextIO) -> None:
     cells = [("ID", "SEVERITY", "CVSS", "PACKAGE", "INSTALLED", "FIXED", "EXPLOIT", "LINK")]
     for f in rows:
-        severity = f"{f.severity} (ignored)" if f.ignored else f.severity
+        severity = f"{f.severity} ({f.suppression.label})" if f.suppression else f.severity
         score = "-" if f.cvss_score is None else f"{f.cvss_score:.1f}"
         cells.append((f.id, severity, score, f.package or "-", f.version or "-", f.fixed_in,
                       (f.exploit_available or "-").lower(), f.uri or "-"))

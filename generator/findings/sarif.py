@@ -1,9 +1,10 @@
 """`ecrgen findings --output sarif`: SARIF 2.1.0 for code-scanning dashboards (GitHub and others).
 
-One run; one rule per finding id (its worst severity sets the level and GitHub's
-`security-severity`); one result per finding, located at the repository, with the image digest
-and tags in its logical location and properties. Ignored findings carry an external suppression
-with the ignore file's reason; images whose scan is missing or failed become tool notifications.
+One run; one rule per finding id (its worst severity sets the level, its highest CVSS score
+GitHub's `security-severity`); one result per finding, located at the repository, with the image
+digest and tags in its logical location and properties. Suppressed findings carry an external
+suppression with its reason (the ignore file's, the VEX statement's status and justification, or the flag's);
+images whose scan is missing or failed become error notifications, an empty repository a note.
 
 GitHub code scanning refuses a run of more than 25,000 results, and (since June 2025) a file of
 several runs with the same tool and category, so splitting cannot help: past the limit the run
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator import __version__
-from generator.findings.gate import SCAN_DONE, Finding, ImageFindings
+from generator.findings.gate import NO_IMAGES, SCAN_DONE, Finding, ImageFindings
 from generator.model.severity import RANK
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -44,7 +45,8 @@ def render(images: Sequence[ImageFindings]) -> tuple[dict[str, Any], list[str]]:
     rules = [_rule(worst[rule_id], scores.get(rule_id)) for rule_id in rule_ids]
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = [_result(image, finding, index[finding.id]) for image, finding in kept]
-    notifications = [{"level": "error", "message": {"text": _status_line(image)}}
+    notifications = [{"level": "note" if image.scan_status == NO_IMAGES else "error",
+                      "message": {"text": _status_line(image)}}
                      for image in images if image.scan_status not in SCAN_DONE]
     warnings = [left_out] if left_out else []
     notifications += [{"level": "warning", "message": {"text": text}} for text in warnings]
@@ -125,6 +127,6 @@ def _result(image: ImageFindings, finding: Finding, rule_index: int) -> dict[str
                        "fixAvailable": finding.fix_available, "exploitAvailable": finding.exploit_available,
                        "cvssScore": finding.cvss_score},
     }
-    if finding.ignored:
-        result["suppressions"] = [{"kind": "external", "justification": finding.ignore_reason or ""}]
+    if finding.suppression:
+        result["suppressions"] = [{"kind": "external", "justification": finding.suppression.text}]
     return result
