@@ -105,6 +105,11 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --ignore docs/findings-ignore.yaml":
         (1, "CVE-9999-9999  HIGH"),
     "ecrgen findings --stack-name myapp-ecr --output json": (0, '"scanStatus": "COMPLETE"'),
+    # basic scanning (moto's) says nothing of fixes or exploits: the findings still count, and a warning says so
+    "ecrgen findings --stack-name myapp-ecr --fail-on HIGH --ignore-unfixed --exploitable-only":
+        (1, "--ignore-unfixed: 2 findings do not say whether a fix exists (basic scanning); they still count"),
+    "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --vex docs/findings-vex.json --show-suppressed":
+        (1, "CVE-9999-9999  HIGH"),
     # README.md and docs/report.md (php-app holds three images and the example policy: SETUP)
     "ecrgen report --config ecr.yaml --out report.html": (0, "wrote report.html (html): 2 repositories"),
     "ecrgen report --stack-name myapp-ecr --output json > report.json": (0, None),

@@ -95,7 +95,7 @@ def _pydantic_problem(doc: Document, err: Any) -> Problem:
         return doc.problem(loc, "is required")
     if kind == "value_error":
         return doc.problem(loc, str(ctx.get("error", err["msg"])))
-    return doc.problem(loc, plain_message(err))
+    return doc.problem(loc, plain_message(err, doc.written.get(loc)))
 
 
 def _unknown_key(loc: Path_, doc: Document) -> str:
