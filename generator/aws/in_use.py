@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from generator.aws import protection as aws_protection
+from generator.aws.client import error_code
 from generator.aws.ecr import describe, failures
 from generator.model import protection
 from generator.model.in_use import (
@@ -49,6 +50,7 @@ ECS_PAGE = 100         # ListClusters, ListServices, ListTasks: at most 100 a pa
 FUNCTIONS_PAGE = 50    # ListFunctions answers at most 50 a page
 ALIASES_PAGE = 10_000  # ListAliases' largest MaxItems
 LATEST = "$LATEST"
+GONE = frozenset({"ClusterNotFoundException", "ResourceNotFoundException"})  # deleted since listed
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -78,9 +80,17 @@ def _reading(service: str, reader: Callable[[Any, int], list[Use]], client: Any,
 
 
 def _pages(client: Any, operation: str, key: str, page_size: int, **params: Any) -> list[Any]:
-    """Every item of every page of a list call."""
+    """Every item of every page of a list call; none of a cluster or function deleted since it
+    was listed."""
+    from botocore.exceptions import ClientError
+
     pages = client.get_paginator(operation).paginate(**params, PaginationConfig={"PageSize": page_size})
-    return [item for page in pages for item in page.get(key, [])]
+    try:
+        return [item for page in pages for item in page.get(key, [])]
+    except ClientError as exc:
+        if params and error_code(exc) in GONE:
+            return []
+        raise
 
 
 def _batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -153,7 +163,7 @@ def _ecs_item(cluster: str, item: dict[str, Any], definitions: dict[str, set[str
             reference = _reference(container.get("image"), container.get("imageDigest"))
             if reference is not None and reference.digest:
                 uses.append(Use(reference, user))
-    for arn in wanted - {None, ""}:
+    for arn in sorted(wanted - {None, ""}):  # type: ignore[type-var]
         definitions.setdefault(arn, set()).add(user)  # type: ignore[arg-type]
 
 
