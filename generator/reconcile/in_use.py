@@ -19,7 +19,7 @@ from typing import Any
 
 from generator.base.wording import plural
 from generator.model.lifecycle import Image, Policy, evaluate
-from generator.model.protection import LAST_TAG, ShieldPlan, shielded
+from generator.model.protection import LAST_TAG, ShieldPlan, is_shield_tag, shielded
 from generator.reconcile.diff import Change
 
 ALLOW_FLAG = "--allow-expiring-in-use"
@@ -40,8 +40,9 @@ class Victim:
                 "appliedRulePriority": self.rule, "users": list(self.users)}
 
     def phrase(self) -> str:
-        """`sha256:5d4cc820b37f (v1) expired by rule 2, used by ecs:prod/api`."""
-        tags = ", ".join(self.tags) or "untagged"
+        """`sha256:5d4cc820b37f (v1) expired by rule 2, used by ecs:prod/api` (shield tags, long
+        and all alike, left out)."""
+        tags = ", ".join(tag for tag in self.tags if not is_shield_tag(tag)) or "untagged"
         verb = "archived" if self.action == "TRANSITION" else "expired"
         return f"{self.digest[:19]} ({tags}) {verb} by rule {self.rule}, used by {', '.join(self.users)}"
 

@@ -19,7 +19,7 @@ from generator.reconcile.registry_merge import DocumentPlan
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
                  "missing": "missing", "unmanaged": "unmanaged", "at-risk": "atRisk"}
-SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
+SUMMARY_KEYS = tuple(_SUMMARY_KEYS[s] for s in STATUSES)  # the summary's count per status, in order
 
 
 def build(plan: Plan, results: Mapping[Change, str | None] | None, api_calls: Mapping[str, int],
