@@ -140,3 +140,86 @@ def test_a_refused_call_names_the_service_and_the_call(stubbed) -> None:
     with pytest.raises(DiscoveryError) as caught:
         discover(clients, ["ecs"], concurrency=1)
     assert str(caught.value) == "ecs ListClusters: AccessDeniedException: not authorized to ecs:ListClusters"
+
+
+# --- the guard and the shield writes --------------------------------------------------------
+
+def image_detail(n: int, *tags: str, pulled: str | None = None) -> dict[str, Any]:
+    detail = {"registryId": "123456789012", "repositoryName": "web", "imageDigest": f"sha256:{n:064x}",
+              "imageTags": list(tags), "imagePushedAt": f"2026-11-{n:02}T00:00:00Z", "imageSizeInBytes": 10}
+    if pulled:
+        detail["lastRecordedPullTime"] = pulled
+    return detail
+
+
+def test_the_guard_counts_recent_pulls_as_in_use() -> None:
+    """moto records no pull time: ECR's lastRecordedPullTime, as DescribeImages gives it."""
+    from concurrent.futures import Future
+    from datetime import UTC, datetime
+
+    from generator.aws.in_use import Guard
+    from generator.model import lifecycle
+    from generator.model.in_use import Sources
+    from generator.reconcile import desired, diff
+
+    ecr = client("ecr")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    policy = lifecycle.parse({"rules": [{"rulePriority": 1, "selection": {
+        "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]})
+    wish = desired.RepositorySettings("web", "test", lifecycle_policy=policy)
+    live = diff.LiveState({"web": diff.LiveRepository("web", "MUTABLE",
+                                                      arn="arn:aws:ecr:us-east-1:123456789012:repository/web")})
+    plan = diff.plan([wish], live)
+    discovery: Future[tuple[Use, ...]] = Future()
+    discovery.set_result(())
+    guard = Guard(ecr, [wish], discovery, Sources(pulled_within_days=7), allow=False, write=True, concurrency=1)
+    with Stubber(ecr) as stub:
+        stub.add_response("describe_images", {"imageDetails": [image_detail(2, "v2"), image_detail(1, "v1", pulled=now)]},
+                          {"repositoryName": "web", "filter": {"imageStatus": "ANY"}})
+        held = guard(live, plan)
+    (change,) = plan.changes
+    assert held == {change}
+    (victim,) = guard.verdicts["web"].victims
+    assert victim.digest == f"sha256:{1:064x}" and victim.users == (f"pulled:{now[:10]}",)
+
+
+def test_a_shield_tag_is_kept_when_its_image_lost_its_other_tags_meanwhile() -> None:
+    from generator.aws.protection import write
+    from generator.model.protection import ShieldPlan
+
+    ecr = client("ecr")
+    mine, theirs = (f"sha256:{n:064x}" for n in (1, 2))
+    shield = ShieldPlan(remove=((mine, "ecrgen-in-use-1"), (theirs, "ecrgen-in-use-2")))
+    with Stubber(ecr) as stub:
+        # read again just before: image 1 still has v1, image 2 has nothing but its shield tag now
+        stub.add_response("describe_images", {"imageDetails": [
+            image_detail(1, "v1", "ecrgen-in-use-1"), image_detail(2, "ecrgen-in-use-2")]},
+            {"repositoryName": "web", "imageIds": [{"imageDigest": mine}, {"imageDigest": theirs}]})
+        stub.add_response("batch_delete_image", {"imageIds": [{"imageTag": "ecrgen-in-use-1"}], "failures": []},
+                          {"repositoryName": "web", "imageIds": [{"imageTag": "ecrgen-in-use-1"}]})
+        written, error = write(ecr, "web", shield)
+        stub.assert_no_pending_responses()
+    assert error is None
+    assert written.remove == ((mine, "ecrgen-in-use-1"),)
+    assert written.kept == ((theirs, "ecrgen-in-use-2"),)
+
+
+def test_a_shield_tag_is_put_with_the_manifest_as_stored_and_its_digest() -> None:
+    from generator.aws.protection import MANIFEST_TYPES, write
+    from generator.model.protection import ShieldPlan
+
+    ecr = client("ecr")
+    digest = f"sha256:{1:064x}"
+    manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
+    with Stubber(ecr) as stub:
+        stub.add_response("batch_get_image", {"images": [{"imageId": {"imageDigest": digest}, "imageManifest": manifest,
+                                                          "imageManifestMediaType": MANIFEST_TYPES[2]}],
+                                              "failures": []},
+                          {"repositoryName": "web", "imageIds": [{"imageDigest": digest}],
+                           "acceptedMediaTypes": list(MANIFEST_TYPES)})
+        stub.add_response("put_image", {"image": {"imageId": {"imageDigest": digest, "imageTag": "ecrgen-in-use-1"}}},
+                          {"repositoryName": "web", "imageManifest": manifest, "imageTag": "ecrgen-in-use-1",
+                           "imageDigest": digest, "imageManifestMediaType": MANIFEST_TYPES[2]})
+        written, error = write(ecr, "web", ShieldPlan(add=((digest, "ecrgen-in-use-1"),)))
+        stub.assert_no_pending_responses()
+    assert (written.add, error) == (((digest, "ecrgen-in-use-1"),), None)
