@@ -298,8 +298,8 @@ class Guard:
             change, found = changes.get(wish.name), images[wish.name]
             if error is not None or isinstance(found, str):
                 return Verdict(wish.name, change, error=error or f"cannot read its images: {found}")
-            uses = where.by_repository.get(wish.name, ())
-            users = resolve(uses, found, now, self.sources.pulled_within_days).users
+            named = where.by_repository.get(wish.name, ())
+            users = resolve(named, found, now, self.sources.pulled_within_days).users
             planned = protection.plan(found, users) if wish.protect_in_use else None
             written, shield_error = planned, None
             if planned and self.write:

@@ -86,7 +86,7 @@ def preview(
         session = make_session(profile)
         ecr = make_client("ecr", session=session, **aws)
     chosen, name, configured = _policy(policy, config, repository, ecr)
-    sought = flagged or (configured if live and configured else flagged)
+    sought = flagged or (configured if live and configured else flagged)  # the flags, else in_use:
     if fail_on_in_use and not sought:
         raise InputError(COMMAND, Problem("needs a source of images in use: --in-use ecs,lambda, "
                                           "--pulled-within DAYS, --in-use-file FILE or in_use: in ecr.yaml",
