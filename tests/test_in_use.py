@@ -256,3 +256,28 @@ def test_protection_needs_a_source_of_images_in_use(aws: str, ecrgen: Any, proje
                                                                    "  protect_in_use: true\n"))
     report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
     assert report["inUse"]["sources"] == "ecs" and "ListClusters" in report["summary"]["apiCalls"]
+
+
+def test_the_post_deploy_policy_grants_every_call_discovery_guard_and_protection_make(aws: str,
+                                                                                       project: Path) -> None:
+    from generator.base import template_body
+    from generator.model import config
+    from generator.render import template
+
+    (project / "ecr.yaml").write_text(CONFIG.replace("defaults:\n", "post_deploy_policy: true\nin_use: {sources: "
+                                                     "[ecs, lambda]}\ndefaults:\n  protect_in_use: true\n"))
+    world = World()
+    world.service("prod", "api", world.tag["D"])
+    world.task("batch", f"{world.uri}:{world.tag['C']}")
+    world.function("resize", world.tag["B"], world.tag["A"])
+    body = template.render(template.build(config.load(project / "ecr.yaml")))
+    statements = template_body.parse(body, "t")["Resources"][template.POST_DEPLOY_POLICY_ID]["Properties"][
+        "PolicyDocument"]["Statement"]
+    granted = {action for s in statements for action in s["Action"]}
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
+    service = {"ListClusters": "ecs", "ListServices": "ecs", "DescribeServices": "ecs", "ListTasks": "ecs",
+               "DescribeTasks": "ecs", "DescribeTaskDefinition": "ecs", "ListFunctions": "lambda",
+               "ListAliases": "lambda", "GetFunction": "lambda"}
+    used = {f"{service.get(call, 'ecr')}:{call}" for call in report["summary"]["apiCalls"]}
+    assert {"ecr:PutImage", "ecr:BatchGetImage", "ecs:DescribeTasks", "lambda:GetFunction"} <= used
+    assert used <= granted
