@@ -11,23 +11,28 @@ from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
 from generator.model.registry import EffectiveScan
-from generator.reconcile import phrases
+from generator.reconcile import in_use, phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
 from generator.reconcile.registry_merge import DocumentPlan
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
-                 "missing": "missing", "unmanaged": "unmanaged"}
-SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
+                 "missing": "missing", "unmanaged": "unmanaged", "at-risk": "atRisk"}
+SUMMARY_KEYS = tuple(_SUMMARY_KEYS[s] for s in STATUSES)  # the summary's count per status, in order
 
 
-def build(plan: Plan, results: Mapping[Change, str | None] | None,
-          api_calls: Mapping[str, int]) -> dict[str, Any]:
-    """`results` is what apply returned (change -> error or None); None when nothing was applied."""
+def build(plan: Plan, results: Mapping[Change, str | None] | None, api_calls: Mapping[str, int],
+          verdicts: Mapping[str, in_use.Verdict] | None = None) -> dict[str, Any]:
+    """`results` is what apply returned (change -> error or None); None when nothing was applied.
+    `verdicts` are the in-use guard's, by repository (None: no in-use discovery)."""
     repositories = [_repository(repo, results) for repo in plan.repositories]
+    for entry in repositories:
+        if verdicts and entry["repositoryName"] in verdicts:
+            in_use.annotate(entry, verdicts[entry["repositoryName"]], applied=results is not None)
     summary: dict[str, Any] = {"repositories": len(repositories)}
-    for status in STATUSES:
+    # `at-risk` exists only where the in-use guard ran: a run without it reports as it always did.
+    for status in (*STATUSES, "at-risk") if verdicts is not None else STATUSES:
         summary[_SUMMARY_KEYS[status]] = sum(1 for r in repositories if r["status"] == status)
     summary["apiCalls"] = dict(sorted(api_calls.items()))
     return {"repositories": repositories, "summary": summary}
@@ -89,13 +94,14 @@ def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, st
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
-    """1 when a repository or registry document failed, a repository is missing or is not
-    scanned as wanted, or when `check` finds anything to change.
+    """1 when a repository or registry document failed, a repository is missing, at risk (its
+    policy will expire an image in use) or is not scanned as wanted, or when `check` finds
+    anything to change.
 
     Unmanaged settings never make 1: nothing could be compared, so nothing is known to drift."""
     summary = report["summary"]
     section = report.get("registry") or {"status": "in-sync", "scanning": []}
-    if summary["failed"] or summary["missing"] or section["status"] == "failed" or \
+    if summary["failed"] or summary["missing"] or summary.get("atRisk") or section["status"] == "failed" or \
             any(s["status"] == "drift" for s in section["scanning"]):
         return 1
     return 1 if check and (summary["planned"] or section["status"] == "planned") else 0
@@ -103,7 +109,7 @@ def exit_code(report: Mapping[str, Any], check: bool) -> int:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     summary = report["summary"]
-    counts = ", ".join(f"{summary[_SUMMARY_KEYS[s]]} {s}" for s in STATUSES if summary[_SUMMARY_KEYS[s]])
+    counts = ", ".join(f"{summary[key]} {s}" for s, key in _SUMMARY_KEYS.items() if summary.get(key))
     calls = sum(summary["apiCalls"].values())
     return f"{summary['repositories']} repositories: {counts or 'none'} ({calls} API calls)"
 
@@ -116,9 +122,10 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
     console = Console(file=out, width=None if out.isatty() else 160, highlight=False, markup=False)
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
-        if repo["status"] == "in-sync":
+        extra = in_use.rows(repo)
+        if repo["status"] == "in-sync" and not extra:
             continue
-        if not repo["changes"]:
+        if not repo["changes"] and not extra:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
             if change["status"] == "unmanaged":
@@ -128,6 +135,8 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
             table.add_row(repo["repositoryName"], change["setting"],
                           *_readable(change["from"], change["to"], change["setting"]),
                           _status(change["status"], change["error"]))
+        for row in extra:
+            table.add_row(repo["repositoryName"], *row)
     if table.row_count:
         console.print(table)
     if report.get("registry"):
