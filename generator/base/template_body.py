@@ -17,7 +17,8 @@ from generator.base.source import SafeLoader
 
 
 class _TemplateLoader(SafeLoader):  # type: ignore[misc,valid-type]
-    """YAML with CloudFormation's short-form tags (`!Sub`, `!GetAtt`...) read as long form."""
+    """YAML with CloudFormation's short-form tags (`!Sub`, `!GetAtt`...) read as long form, and
+    (as base.source reads them) dates as their text: `Version: 2012-10-17` is that string."""
 
 
 def _short_form(loader: yaml.Loader, name: str, node: yaml.Node) -> dict[str, Any]:
