@@ -137,6 +137,12 @@ def grants(statement: repository_policy.Statement) -> bool:
     return statement.effect == "Allow"
 
 
+def everyone(statement: repository_policy.Statement) -> bool:
+    """The statement names every AWS principal (`"*"`, `{"AWS": "*"}`), or all but a few
+    (NotPrincipal)."""
+    return statement.not_principal or any(p in (("*", "*"), ("AWS", "*")) for p in statement.principals)
+
+
 def wildcard_actions(statement: repository_policy.Statement) -> list[str]:
     """The actions of an Allow that name more than one action: `*`, `ecr:*`, `ecr:Batch*`;
     an Allow with NotAction grants everything it does not list."""
