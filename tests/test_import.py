@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from pathlib import Path
 
 import boto3
 import pytest
-from hypothesis import given
+import yaml
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.adopt import importer
-from generator.model import access, lifecycle, repository_policy
+from generator.model import access, config, lifecycle, repository_policy
 from tests.conftest import load_yaml, run_ecrgen
+from tests.strategies import ACCESS, lifecycle_rules
 
 ACCOUNT = "123456789012"
 OTHER = "111122223333"
@@ -34,13 +37,20 @@ UNTAGGED_PREFIX = {"rules": [{"rulePriority": 1, "selection": {
     "tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]}
 PULL = {"Version": "2012-10-17", "Statement": [
     {"Sid": "Pull", "Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": list(access.READ_ACTIONS)}]}
+# ecrgen's own `services: [lambda, codebuild]` rendering, as it reads live (placeholders filled in).
+SERVICES = json.loads(access.Access.model_validate({"pull": {"accounts": [OTHER], "services": ["lambda", "codebuild"]}})
+                      .to_policy().resolve(f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/x").to_text())
+# The organization, written `{"AWS": "*"}` (which means the same as `"*"`).
+ORGANIZATION = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "Org", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": list(access.READ_ACTIONS),
+     "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123example"}}}]}
 # A Deny statement: no `access:` section renders it, so it goes to a file.
 DENY = {"Version": "2012-10-17", "Statement": [
     {"Sid": "NoDelete", "Effect": "Deny", "Principal": "*", "Action": ["ecr:BatchDeleteImage"]}]}
 
 
 def _registry() -> dict[str, dict]:
-    """30 repositories, mostly in the `shop-ecr-{name}` pattern, with varied settings."""
+    """32 repositories, mostly in the `shop-ecr-{name}` pattern, with varied settings."""
     repos: dict[str, dict] = {}
     for i in range(19):
         repos[f"shop-ecr-svc{i:02d}"] = {"lifecycle": KEEP_10, "tags": {"team": "shop", "n": str(i % 3)}}
@@ -51,6 +61,8 @@ def _registry() -> dict[str, dict]:
     repos["shop-ecr-kms"] = {"kms": True, "lifecycle": KEEP_10}
     repos["shop-ecr-pulled"] = {"policy": PULL, "lifecycle": KEEP_10}
     repos["shop-ecr-denied"] = {"policy": DENY}
+    repos["shop-ecr-functions"] = {"policy": SERVICES, "lifecycle": KEEP_10}
+    repos["shop-ecr-org"] = {"policy": ORGANIZATION, "lifecycle": KEEP_10}
     repos["legacy/api"] = {"mutability": "MUTABLE", "tags": {"team": "legacy"}}
     repos["legacy/web"] = {"mutability": "MUTABLE", "policy": DENY}
     repos["tools"] = {"scan": False}
@@ -94,7 +106,7 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     data = load_yaml(text)
     assert data["system_name"] == "shop"
     by_name = {repo["name"]: repo for repo in data["repositories"]}
-    assert len(by_name) == 30
+    assert len(by_name) == 32
     # Shared settings are factored: the 20 plain services list nothing but their name and tags;
     # a repository without the common lifecycle policy opts out of it.
     assert data["defaults"] == {"lifecycle": [{"tag_status": "untagged", "since_pushed_days": 7},
@@ -108,6 +120,9 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     assert [r.get("priority") for r in by_name["noscan"]["lifecycle"]] == [9, 5]
     assert by_name["kms"]["encryption"]["type"] == "KMS"
     assert by_name["pulled"]["access"] == {"pull": {"accounts": [OTHER]}}
+    # What ecrgen renders comes back as `access`, never as a file with this account's ARNs in it.
+    assert by_name["functions"]["access"] == {"pull": {"accounts": [OTHER], "services": ["lambda", "codebuild"]}}
+    assert by_name["org"]["access"] == {"pull": {"organization": "o-abc123example"}}
     assert by_name["denied"]["repository_policy_file"] == "policies/legacy-web.repository-policy.json"
     assert by_name["legacy/web"]["repository_policy_file"] == by_name["denied"]["repository_policy_file"]
     assert json.loads((tmp_path / by_name["denied"]["repository_policy_file"]).read_text()) == DENY
@@ -124,6 +139,7 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     assert "RepositoryName: legacy/api" in (tmp_path / "out.yaml").read_text()
     linted = run_ecrgen("lint", "out.yaml", cwd=tmp_path)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert "W2001" not in linted.stdout + linted.stderr
 
     again = run_ecrgen("import", "--out", "again.yaml", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -200,6 +216,44 @@ def test_access_section_only_when_exact() -> None:
     wider = json.loads(json.dumps(PULL))
     wider["Statement"][0]["Action"].append("ecr:DescribeImages")
     assert importer.access_section(repository_policy.parse(wider), arn) is None
+
+
+def test_principal_aws_star_with_an_organization_is_access() -> None:
+    arn = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/x"
+    assert importer.access_section(repository_policy.parse(ORGANIZATION), arn) == {
+        "pull": {"organization": "o-abc123example"}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(ACCESS, st.sampled_from(["aws", "aws-cn", "aws-us-gov"]), st.sampled_from(["us-east-1", "eu-west-1"]))
+def test_every_access_section_ecrgen_renders_imports_back_as_access(data: dict, partition: str,
+                                                                     region: str) -> None:
+    """Rendered, deployed (placeholders filled in for the repository) and read back: the same
+    `access` section, which renders the same policy for any repository."""
+    arn = f"arn:{partition}:ecr:{region}:{ACCOUNT}:repository/x"
+    live = access.Access.model_validate(data).to_policy().resolve(arn)
+    section = importer.access_section(repository_policy.parse_text(live.to_text()), arn)
+    assert section is not None, live.to_text()
+    for other in (arn, f"arn:aws:ecr:ap-south-1:{OTHER}:repository/y"):
+        assert access.Access.model_validate(section).to_policy().resolve(other).key() == \
+            access.Access.model_validate(data).to_policy().resolve(other).key()
+
+
+@settings(max_examples=100, deadline=None)
+@given(lifecycle_rules().filter(bool))
+def test_every_lifecycle_ecrgen_renders_imports_back_as_rules(rules: list[dict]) -> None:
+    """`lifecycle:` rules, rendered and read back live: rules again, that render the same policy."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ecr.yaml"
+        path.write_text(yaml.safe_dump({"system_name": "s", "repositories": [{"name": "a", "lifecycle": rules}]}))
+        rendered = config.load(path).repositories[0].policy
+    live = lifecycle.parse_text(rendered.to_text())
+    back = importer.lifecycle_rules(live)
+    assert back is not None, rendered.to_text()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ecr.yaml"
+        path.write_text(yaml.safe_dump({"system_name": "s", "repositories": [{"name": "a", "lifecycle": back}]}))
+        assert config.load(path).repositories[0].policy.key() == rendered.key()
 
 
 def _live(name: str, **changes: object) -> importer.LiveRepository:
