@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from generator.adopt import importer
 from generator.model import access, config, lifecycle, repository_policy
+from generator.model.stack_limits import MAX_DIRECT_BODY_BYTES
 from tests.conftest import load_yaml, run_ecrgen
 from tests.strategies import ACCESS, lifecycle_rules
 
@@ -171,6 +173,98 @@ def test_filter_and_cfn_import(registry: dict[str, dict], tmp_path: Path) -> Non
     assert "Outputs" not in template
     assert "--change-set-type IMPORT" in result.stdout
     assert "execute-change-set --stack-name old" in result.stdout
+    # Every name is a physical_name: nothing uses SystemName, so neither template declares it
+    # (cfn-lint's W2001 "Parameter SystemName not used") and no command passes it.
+    assert "SystemName" not in result.stdout
+    assert "SystemName" not in (tmp_path / "templates/ecr.import.yaml").read_text()
+    built = run_ecrgen("template", "--config", "ecr.yaml", "--out", "out.yaml", cwd=tmp_path)
+    linted = run_ecrgen("lint", "out.yaml", "templates/ecr.import.yaml", cwd=tmp_path)
+    for output in (built.stderr, linted.stdout):
+        rules = set(re.findall(r": ([EWI][0-9]{4}) ", output))
+        assert rules and all(rule[1:3] == "95" for rule in rules), output  # only ecrgen's own warnings
+
+
+# --- an import template over 51,200 bytes goes through S3 -----------------------------------
+
+@pytest.fixture()
+def big_registry(registry: dict[str, dict]) -> dict[str, dict]:
+    """The registry plus enough repositories that the import template passes 51,200 bytes."""
+    extra = {f"shop-ecr-more{i:02d}": {"lifecycle": SPACED, "policy": PULL} for i in range(12)}
+    _create(extra)
+    return {**registry, **extra}
+
+
+def _import_template_size(tmp_path: Path) -> int:
+    return len((tmp_path / "templates/ecr.import.yaml").read_bytes())
+
+
+def test_a_template_over_the_direct_limit_needs_an_s3_bucket_and_nothing_is_written(
+        big_registry: dict[str, dict], tmp_path: Path) -> None:
+    for args in (["--cfn-import"], ["--cfn-import", "--execute"]):
+        result = run_ecrgen("import", *args, cwd=tmp_path)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "--s3-bucket" in result.stderr and "51,200" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert list(tmp_path.iterdir()) == []  # checked before any file is written
+
+
+def test_with_s3_bucket_the_printed_commands_upload_and_use_the_template_url(
+        big_registry: dict[str, dict], tmp_path: Path, aws: str) -> None:
+    result = run_ecrgen("import", "--cfn-import", "--s3-bucket", "my-templates", "--stack-name", "big",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _import_template_size(tmp_path) > MAX_DIRECT_BODY_BYTES
+    assert "aws s3 cp templates/ecr.import.yaml s3://my-templates/big/ecr.import.yaml" in result.stdout
+    assert f"--template-url {aws}/my-templates/big/ecr.import.yaml " in result.stdout
+    assert "--template-body" not in result.stdout
+
+
+def test_execute_uploads_the_template_to_s3_and_imports_from_its_url(
+        big_registry: dict[str, dict], tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 is moto's (the upload is real); the IMPORT change set is botocore's Stubber (moto has none)."""
+    from botocore.stub import ANY, Stubber
+
+    from generator.aws import client as client_module
+
+    boto3.client("s3").create_bucket(Bucket="my-templates")
+    url = f"{aws}/my-templates/big/ecr.import.yaml"
+    made = client_module.make_client
+    stubbers = []
+
+    def make_client(service: str, **kwargs: object) -> object:
+        client = made(service, **kwargs)
+        if service == "cloudformation":
+            stubber = Stubber(client)
+            names = {"StackName": "big", "ChangeSetName": "ecrgen-import"}
+            stubber.add_response("create_change_set", {"Id": "cs"}, {
+                **names, "ChangeSetType": "IMPORT", "TemplateURL": url, "ResourcesToImport": ANY,
+                "Parameters": [{"ParameterKey": "SystemName", "ParameterValue": "shop"}]})
+            stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"}, names)
+            stubber.add_response("execute_change_set", {}, names)
+            stubber.add_response("describe_stacks", {"Stacks": [{
+                "StackName": "big", "StackStatus": "IMPORT_COMPLETE", "CreationTime": "2026-01-01T00:00:00Z"}]},
+                {"StackName": "big"})
+            stubber.activate()
+            stubbers.append(stubber)
+        return client
+
+    monkeypatch.setattr(client_module, "make_client", make_client)
+    result = run_ecrgen("import", "--cfn-import", "--execute", "--s3-bucket", "my-templates",
+                        "--stack-name", "big", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "imported 44 repositories" in result.stdout
+    uploaded = boto3.client("s3").get_object(Bucket="my-templates", Key="big/ecr.import.yaml")["Body"].read()
+    assert uploaded == (tmp_path / "templates/ecr.import.yaml").read_bytes()
+    assert len(uploaded) > MAX_DIRECT_BODY_BYTES
+    stubbers[0].assert_no_pending_responses()
+
+
+def test_execute_with_a_bucket_that_does_not_exist_writes_nothing(big_registry: dict[str, dict],
+                                                                  tmp_path: Path) -> None:
+    result = run_ecrgen("import", "--cfn-import", "--execute", "--s3-bucket", "no-such-bucket", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--s3-bucket" in result.stderr and "no-such-bucket" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("case", ["exists", "nothing", "no-credentials", "policies-outside"])
@@ -314,7 +408,7 @@ def test_import_change_set_is_created_waited_for_and_executed() -> None:
         {"StackName": "old"})
     with stubber, pytest.MonkeyPatch.context() as patch:
         patch.setattr("time.sleep", lambda _: None)
-        cfn_import.import_stack(cfn, "old", "body", RESOURCES, "shop")
+        cfn_import.import_stack(cfn, "old", {"TemplateBody": "body"}, RESOURCES, {"SystemName": "shop"})
     stubber.assert_no_pending_responses()
 
 
@@ -326,7 +420,7 @@ def test_a_failed_change_set_is_reported_with_its_reason_and_not_executed() -> N
     stubber.add_response("describe_change_set", {
         "Status": "FAILED", "StatusReason": "Resources [EcrApi] do not exist"}, NAMES)
     with stubber, pytest.raises(cfn_import.ImportFailed, match=r"wait for the change set: .*do not exist"):
-        cfn_import.import_stack(cfn, "old", "body", RESOURCES, "shop")
+        cfn_import.import_stack(cfn, "old", {"TemplateBody": "body"}, RESOURCES, {})
     stubber.assert_no_pending_responses()  # no execute-change-set after a failed change set
 
 

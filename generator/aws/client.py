@@ -96,10 +96,14 @@ def _refuse_web_page(response_dict: dict[str, Any], operation_model: Any, **_: A
     if not 200 <= status < 300:
         return  # botocore turns error pages into ClientErrors itself
     content_type = response_dict["headers"].get("content-type", "")
-    if content_type.startswith("text/html"):
-        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
     body = response_dict.get("body") or b""
-    if operation_model.metadata.get("protocol") == "json" and isinstance(body, bytes) \
+    json_protocol = operation_model.metadata.get("protocol") == "json"
+    # An empty reply is no page: S3 answers PutObject with nothing (and some servers label that
+    # text/html), while a JSON API always answers with an object.
+    empty = isinstance(body, bytes) and not body.strip()
+    if content_type.startswith("text/html") and (json_protocol or not empty):
+        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
+    if json_protocol and isinstance(body, bytes) \
             and body.strip() and not body.lstrip().startswith(b"{"):
         raise ResponseParserError(f"HTTP {status} with {content_type or 'a reply'} that is not JSON")
 
