@@ -153,6 +153,13 @@ def test_a_yaml_date_is_its_text_as_cloudformation_reads_it() -> None:
     (settings,) = desired.from_template(data, {"R": "r"}, "stack s")
     assert settings.exclusion_filters == frozenset({"2026-01-01"})
     assert settings.repository_policy is not None and settings.repository_policy.version == "2012-10-17"
+    # Without ecrgen's Metadata, the Properties: a number is its text too, as CloudFormation gives it.
+    data["Resources"]["R"].pop("Metadata")
+    data["Resources"]["R"]["Properties"].update(ImageTagMutability="MUTABLE_WITH_EXCLUSION")
+    data["Resources"]["R"]["Properties"]["ImageTagMutabilityExclusionFilters"].append(
+        {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": 2024})
+    (settings,) = desired.from_template(data, {"R": "r"}, "stack s")
+    assert settings.exclusion_filters == frozenset({"2026-01-01", "2024"})
 
 
 DESCRIBED = {"StackName": "f", "StackId": "arn:aws:cloudformation:eu-west-1:111122223333:stack/f/1",

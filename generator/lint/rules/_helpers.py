@@ -29,19 +29,6 @@ class _Unresolved:
 UNRESOLVED: Any = _Unresolved()
 
 
-def scalar_text(value: Any) -> Any:
-    """A YAML scalar as the text CloudFormation makes of it where a string goes: it has no dates
-    (an unquoted `2012-10-17` is that text), and numbers and booleans are written as in JSON.
-    Anything else (a string, null, a mapping, a list) is returned as it is."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime.date):  # a datetime too
-        return value.isoformat()
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
 def literal(value: Any) -> Any:
     """`value` itself, the text of an `Fn::Sub` without variables, or UNRESOLVED for any other
     intrinsic function. A YAML date is its text: CloudFormation has no dates."""

@@ -19,14 +19,8 @@ from cfnlint.rules import RuleMatch
 from cfnlint.template import Template
 
 from generator.base.source import JSON_TOO_DEEP
-from generator.lint.rules._helpers import (
-    Path,
-    Repository,
-    repositories,
-    scalar_text,
-    text_lines,
-    text_location,
-)
+from generator.base.template_body import scalar_text
+from generator.lint.rules._helpers import Path, Repository, repositories, text_lines, text_location
 from generator.model import access, repository_policy
 
 
