@@ -29,7 +29,7 @@ FIRES = {
     "E9503": ("exclusions_invalid.yaml", [20]),
     "E9504": ("exclusions_invalid.yaml", [33]),
     "E9505": ("exclusions_invalid.yaml", [52, 54]),
-    "E9506": ("policy_public.yaml", [23, 39, 53, 67, 73, 79, 85, 91, 97]),
+    "E9506": ("policy_public.yaml", [23, 39, 53, 67, 73, 79, 85, 91, 97, 116, 122, 128, 134, 140, 159]),
     "E9511": ("access_invalid.yaml", [25, 30, 55, 69, 80]),
     "E9512": ("access_invalid.yaml", [21, 33, 53]),
     "W9501": ("settings_weak.yaml", [9, 18, 35, 45]),

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from generator.base import template_body
 from generator.base.errors import InputError, Problem
 from generator.model import lifecycle, repository_policy
 from generator.model.config import Config
@@ -225,7 +226,8 @@ def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, probl
                             for p in exc.problems)
     mode = mode if mode in MUTABILITIES else None
     return RepositorySettings(name, origin, mode,
-                              _filters(mode, [f for f in filters if isinstance(f, str)]),
+                              _filters(mode, [f for f in map(template_body.scalar_text, filters)
+                                              if isinstance(f, str)]),
                               scan if isinstance(scan, bool) else None, policy, unmanaged=tuple(unmanaged))
 
 

@@ -20,7 +20,7 @@ from generator.model import in_use
 from generator.model.config import Config
 from generator.model.metadata import METADATA_KEY
 from generator.model.registry import to_metadata
-from generator.model.repository import SYSTEM_NAME_PATTERN, Repository
+from generator.model.repository import SYSTEM_NAME_PATTERN, SYSTEM_NAME_PLACEHOLDER, Repository
 from generator.model.stack_limits import MAX_BODY_BYTES, MAX_OUTPUTS, MAX_RESOURCES, TemplateLimitError
 from generator.render import notifications, registry
 
@@ -40,10 +40,6 @@ def build(config: Config) -> Template:
     _check_counts(config)
     template = Template(Description=f"Amazon ECR repositories for {config.system_name} (ecrgen)")
     template.set_version("2010-09-09")
-    template.add_parameter(Parameter(
-        "SystemName", Type="String", Default=config.system_name,
-        AllowedPattern=SYSTEM_NAME_PATTERN,
-        Description="Prefix of every repository name"))
     for repo in config.repositories:
         template.add_resource(_repository(repo, config.settings_via))
         for kind in config.outputs:
@@ -55,7 +51,28 @@ def build(config: Config) -> Template:
     if config.registry is not None:
         template.set_metadata({METADATA_KEY: to_metadata(config.registry, config.system_name,
                                                          config.name_pattern)})
+    # An unused parameter is cfn-lint's W2001; the names settle it without a walk, mostly.
+    if any(SYSTEM_NAME_PLACEHOLDER in repo.name_template for repo in config.repositories) \
+            or _uses_system_name(template.to_dict()):
+        template.add_parameter(Parameter(
+            "SystemName", Type="String", Default=config.system_name,
+            AllowedPattern=SYSTEM_NAME_PATTERN,
+            Description="Prefix of every repository name"))
     return template
+
+
+def _uses_system_name(data: Any) -> bool:
+    """Whether a `Ref` or an `Fn::Sub` anywhere in `data` names the SystemName parameter (every
+    repository may have a `physical_name`, with nothing else naming it)."""
+    if isinstance(data, dict):
+        if data.get("Ref") == "SystemName":
+            return True
+        sub = data.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str) and SYSTEM_NAME_PLACEHOLDER in text:
+            return True
+        return any(_uses_system_name(value) for value in data.values())
+    return isinstance(data, list) and any(_uses_system_name(item) for item in data)
 
 
 def stack_capacity(config: Config) -> tuple[int, int]:
