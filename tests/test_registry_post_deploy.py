@@ -237,3 +237,32 @@ def test_throttled_registry_calls_are_retried_by_botocore(ecr: Any, shared: Fake
     assert report["registry"]["status"] == "changed"
     assert fault_proxy.counts("ThrottlingException")["PutRegistryPolicy"] == 1
     assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+
+
+# Another team's policy as `aws ecr get-registry-policy` shows one written by hand: its own spacing,
+# and a value that is not ASCII.
+THEIR_POLICY_TEXT = """{
+  "Version" : "2012-10-17",
+  "Statement" : [ {
+    "Sid" : "TeamBReplicateIn",
+    "Effect" : "Allow",
+    "Principal" : { "AWS" : "arn:aws:iam::444455556666:root" },
+    "Action" : [ "ecr:ReplicateImage" ],
+    "Resource" : "*",
+    "Condition" : { "StringEquals" : { "aws:PrincipalTag/team" : "équipe" } }
+  } ]
+}"""
+
+
+def test_another_teams_policy_text_is_kept_byte_for_byte(ecr: Any, shared: FakeReplication,
+                                                         project: Path) -> None:
+    ecr.put_registry_policy(policyText=THEIR_POLICY_TEXT)
+    post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
+    text = ecr.get_registry_policy()["policyText"]
+    statement_start = THEIR_POLICY_TEXT.index("{\n    \"Sid\"")
+    statement_end = THEIR_POLICY_TEXT.index("  } ]") + len("  }")
+    assert text.startswith(THEIR_POLICY_TEXT[:statement_end])  # their bytes, up to their statement's end
+    assert "équipe" in text and "\\u00e9" not in text
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+    assert THEIR_POLICY_TEXT[statement_start:statement_end] in text
+    assert post_deploy_json("--config", "ecr.yaml", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"

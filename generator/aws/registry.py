@@ -26,6 +26,7 @@ from generator.reconcile.registry_merge import (
     DocumentPlan,
     merge,
     plan,
+    policy_text,
 )
 
 MAX_ATTEMPTS = 3
@@ -61,7 +62,7 @@ def read(ecr: Any, concurrency: int) -> LiveRegistry:
 
 def _read_safely(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
     try:
-        document, registry_id = read_document(ecr, setting)
+        document, registry_id, _ = read_document(ecr, setting)
         return document, registry_id, None
     except Conflict as exc:
         return None, "", str(exc)
@@ -69,46 +70,49 @@ def _read_safely(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
         return None, "", describe(exc)
 
 
-def read_document(ecr: Any, setting: str) -> tuple[Any, str]:
-    """(document, registry id); the policy is None when the registry has none."""
+def read_document(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
+    """(document, registry id, the policy's text as ECR holds it, None for the other documents);
+    the policy is None when the registry has none."""
     if setting == SCANNING:
         response = ecr.get_registry_scanning_configuration()
         document = response.get("scanningConfiguration") or {"scanType": "BASIC", "rules": []}
-        return document, response["registryId"]
+        return document, response["registryId"], None
     if setting == REPLICATION:
         response = ecr.describe_registry()
-        return response.get("replicationConfiguration") or {"rules": []}, response["registryId"]
+        return response.get("replicationConfiguration") or {"rules": []}, response["registryId"], None
     try:
         response = ecr.get_registry_policy()
     except ecr.exceptions.RegistryPolicyNotFoundException:
-        return None, ""
+        return None, "", None
     try:
-        return json.loads(response["policyText"]), response["registryId"]
+        return json.loads(response["policyText"]), response["registryId"], response["policyText"]
     except ValueError:
         raise Conflict("the live registry policy is not JSON; fix it by hand first") from None
 
 
-def write_document(ecr: Any, setting: str, document: Any) -> None:
+def write_document(ecr: Any, setting: str, document: Any, live_text: str | None = None) -> None:
+    """Put `document`; the policy keeps the bytes of `live_text` (the text it was merged into)
+    wherever the merge left them alone."""
     if setting == SCANNING:
         ecr.put_registry_scanning_configuration(scanType=document["scanType"], rules=document["rules"])
     elif setting == REPLICATION:
         ecr.put_replication_configuration(replicationConfiguration={"rules": document["rules"]})
     else:
-        ecr.put_registry_policy(policyText=json.dumps(document))
+        ecr.put_registry_policy(policyText=policy_text(document, live_text))
 
 
 def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -> Outcome:
     """Read, merge, write when it changes anything, read back and verify; bounded retries."""
     try:
-        current, _ = read_document(ecr, setting)
+        current, _, text = read_document(ecr, setting)
         for attempt in range(MAX_ATTEMPTS + 1):
             merged = merge(setting, current, parts, registry_id)
             if merged == current:  # in place: before any write, or verified after one
                 return Outcome(current, writes=attempt)
             if attempt == MAX_ATTEMPTS:
                 break
-            write_document(ecr, setting, merged)
-            current, _ = read_document(ecr, setting)  # the read-back: did another writer replace it?
+            write_document(ecr, setting, merged, text)
+            current, _, text = read_document(ecr, setting)  # the read-back: did another writer replace it?
     except Conflict as exc:
         return Outcome(None, str(exc))
     except failures() as exc:

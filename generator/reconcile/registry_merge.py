@@ -14,6 +14,8 @@ team's part (BASIC while another team scans continuously, more rules than ECR al
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -150,6 +152,89 @@ def merge_policy(document: Mapping[str, Any] | None, part: Part,
         raise Conflict("removing this config's last statements would leave an empty registry policy, "
                        "which ECR rejects; post-deploy never deletes: run `aws ecr delete-registry-policy`")
     return {**document, "Statement": out}
+
+
+def policy_text(document: Mapping[str, Any], original: str | None) -> str:
+    """The registry policy text to write for `document`.
+
+    Every statement the merge left as it was keeps its bytes from `original` (the live text the
+    merge started from): other teams' spacing and characters are theirs. Only this config's
+    statements are written anew, and nothing is escaped to ASCII (`équipe` stays `équipe`).
+    Where `original` cannot be followed that closely (other keys changed, an odd layout), the
+    whole document is written as plain JSON, still without escapes.
+    """
+    fresh = json.dumps(document, ensure_ascii=False)
+    spans = _statement_spans(original) if original is not None else None
+    if original is None or not spans or not isinstance(document.get("Statement"), list):
+        return fresh
+    before = json.loads(original)
+    if {k: v for k, v in before.items() if k != "Statement"} != \
+            {k: v for k, v in document.items() if k != "Statement"}:
+        return fresh
+    start, end, items = spans
+    unused = list(zip(before["Statement"], items, strict=True))
+    texts = []
+    for statement in document["Statement"]:
+        same = next((pair for pair in unused if pair[0] == statement), None)
+        if same is None:
+            texts.append(json.dumps(statement, ensure_ascii=False))
+            continue
+        unused.remove(same)
+        texts.append(original[same[1][0]:same[1][1]])
+    lead, trail = original[start + 1:items[0][0]], original[items[-1][1]:end - 1]
+    between = original[items[0][1]:items[1][0]] if len(items) > 1 else "," + (lead or " ")
+    text = original[:start] + "[" + lead + between.join(texts) + trail + "]" + original[end:]
+    return text if json.loads(text) == document else fresh
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+Spans = tuple[int, int, list[tuple[int, int]]]  # a list's start and end, and each item's
+
+
+def _statement_spans(text: str) -> Spans | None:
+    """Where the top-level `Statement` list of a JSON policy text is (start and end of the
+    brackets) and each of its items; None when the text is not an object with a non-empty list
+    there."""
+    def skip(at: int) -> int:
+        return _SPACE.match(text, at).end()  # type: ignore[union-attr]
+
+    try:
+        at = skip(0)
+        if text[at] != "{":
+            return None
+        at = skip(at + 1)
+        while text[at] != "}":
+            key, at = _DECODER.raw_decode(text, at)
+            at = skip(at)
+            if text[at] != ":":
+                return None
+            at = skip(at + 1)
+            if key == "Statement":
+                return _items(text, at, skip) if text[at] == "[" else None
+            _, at = _DECODER.raw_decode(text, at)
+            at = skip(at)
+            if text[at] == ",":
+                at = skip(at + 1)
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _items(text: str, start: int, skip: Callable[[int], int]) -> Spans | None:
+    items = []
+    at = skip(start + 1)
+    while text[at] != "]":
+        _, end = _DECODER.raw_decode(text, at)
+        items.append((at, end))
+        at = skip(end)
+        if text[at] == ",":
+            at = skip(at + 1)
+        elif text[at] != "]":
+            return None
+    return (start, at + 1, items) if items else None
 
 
 MERGERS: dict[str, Callable[[Any, Part, str], Any]] = {
