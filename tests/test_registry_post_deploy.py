@@ -36,7 +36,7 @@ registry:
     - destinations: [{region: eu-west-1}]
       prefixes: ["${SystemName}-ecr-"]
   policy_statements:
-    - Sid: ecrgen-${SystemName}-replicate-in
+    - Sid: ecrgen-${SystemName}-ReplicateIn
       Effect: Allow
       Principal: {AWS: "arn:aws:iam::111122223333:root"}
       Action: [ecr:ReplicateImage]
@@ -119,7 +119,7 @@ def test_adds_its_part_keeps_theirs_then_only_reads(ecr: Any, shared: FakeReplic
     assert json.dumps(scan_filters(ecr)) == json.dumps([THEIR_FILTER, *ours])  # theirs byte for byte, first
     assert json.dumps(shared.rules) == json.dumps([THEIR_RULE, OUR_RULE])
     assert json.dumps(statements(ecr)[0]) == json.dumps(THEIR_STATEMENT)
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-ReplicateIn"]
     assert {s["repositoryName"]: (s["frequency"], s["status"]) for s in first["registry"]["scanning"]} == {
         "myapp-ecr-web": ("SCAN_ON_PUSH", "ok"), "myapp-ecr-api": ("SCAN_ON_PUSH", "ok")}
 
@@ -185,7 +185,7 @@ def test_a_writer_between_read_and_write_keeps_its_part(ecr: Any, shared: FakeRe
     report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
 
     assert report["registry"]["status"] == "changed"
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "TeamC", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "TeamC", "ecrgen-myapp-ReplicateIn"]
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "team-d-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert fault_proxy.counts()["PutRegistryScanningConfiguration"] == 2  # merged again, once
     assert fault_proxy.counts()["PutRegistryPolicy"] == 1
@@ -236,7 +236,7 @@ def test_throttled_registry_calls_are_retried_by_botocore(ecr: Any, shared: Fake
     report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
     assert report["registry"]["status"] == "changed"
     assert fault_proxy.counts("ThrottlingException")["PutRegistryPolicy"] == 1
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-ReplicateIn"]
 
 
 # Another team's policy as `aws ecr get-registry-policy` shows one written by hand: its own spacing,
@@ -263,6 +263,52 @@ def test_another_teams_policy_text_is_kept_byte_for_byte(ecr: Any, shared: FakeR
     statement_end = THEIR_POLICY_TEXT.index("  } ]") + len("  }")
     assert text.startswith(THEIR_POLICY_TEXT[:statement_end])  # their bytes, up to their statement's end
     assert "équipe" in text and "\\u00e9" not in text
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-ReplicateIn"]
     assert THEIR_POLICY_TEXT[statement_start:statement_end] in text
     assert post_deploy_json("--config", "ecr.yaml", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"
+
+
+NESTED = """\
+system_name: SYSTEM
+name_pattern: "${SystemName}-{name}"
+repositories:
+  - name: web
+registry:
+  scanning:
+    scan_on_push: ["${SystemName}-*"]
+  replication:
+    - destinations: [{region: eu-west-1}]
+      prefixes: ["${SystemName}-"]
+  policy_statements:
+    - Sid: ecrgen-${SystemName}-ReplicateIn
+      Effect: Allow
+      Principal: {AWS: "arn:aws:iam::111122223333:root"}
+      Action: [ecr:ReplicateImage]
+      Resource: "*"
+"""
+
+
+def test_two_configs_whose_names_nest_never_undo_each_other(ecr: Any, fault_proxy: FaultProxy,
+                                                            tmp_path: Path) -> None:
+    """`shop` owns `shop-*` and `ecrgen-shop-...`, which look like they hold `shop-api`'s parts: run
+    alternately, each adds its own part once, then neither writes again, and `shop` says why it
+    leaves `shop-api`'s parts alone."""
+    replication = FakeReplication(fault_proxy, [])
+    for name in ("shop", "shop-api"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ecr.yaml").write_text(NESTED.replace("SYSTEM", name))
+        ecr.create_repository(repositoryName=f"{name}-web")
+    writes = []
+    for name in ("shop", "shop-api", "shop", "shop-api", "shop"):
+        fault_proxy.configure(Faults())
+        report = post_deploy_json("--config", "ecr.yaml", cwd=tmp_path / name, code=0)
+        writes.append(sorted(op for op in fault_proxy.counts() if op.startswith("Put")))
+    assert writes[2:] == [[], [], []], writes
+    assert [f["filter"] for f in scan_filters(ecr)] == ["shop-*", "shop-api-*"]
+    assert [r["repositoryFilters"][0]["filter"] for r in replication.rules] == ["shop-", "shop-api-"]
+    assert [s["Sid"] for s in statements(ecr)] == ["ecrgen-shop-ReplicateIn", "ecrgen-shop-api-ReplicateIn"]
+    kept = {(k["setting"], k["item"]): k["reason"] for k in report["registry"]["kept"]}
+    assert sorted(kept) == [("registryPolicy", "ecrgen-shop-api-ReplicateIn"), ("replication", "shop-api-"),
+                            ("scanning", "shop-api-*")]
+    assert all("SystemName 'shop-api'" in reason for reason in kept.values())
+    assert report["registry"]["status"] == "in-sync"

@@ -24,6 +24,8 @@ from generator.reconcile.registry_merge import (
     SETTINGS,
     Conflict,
     DocumentPlan,
+    Left,
+    left_alone,
     merge,
     plan,
     policy_text,
@@ -121,22 +123,31 @@ def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -
                          f"{MAX_ATTEMPTS} attempts without losing its changes", MAX_ATTEMPTS)
 
 
-def reconcile_all(ecr: Any, parts: Sequence[Part], current: LiveRegistry, concurrency: int, apply: bool
-                  ) -> tuple[list[DocumentPlan], dict[str, tuple[Any, str | None]] | None, Any]:
+@dataclass(frozen=True)
+class Run:
+    """What reconciling the registry part found and did."""
+
+    plans: list[DocumentPlan]            # documents to write, or that cannot be
+    outcomes: dict[str, tuple[Any, str | None]] | None  # setting -> (live document, error); None: planned
+    scanning: Any                        # the scanning document in force afterwards (or planned)
+    left: list[Left]                     # elements that look like ours but are not
+
+
+def reconcile_all(ecr: Any, parts: Sequence[Part], current: LiveRegistry, concurrency: int,
+                  apply: bool) -> Run:
     """The plan from `current`; unless only planning, each changed document reconciled,
-    concurrently (they are independent). Returns the plan, each setting's (live document, error)
-    or None when nothing was applied, and the scanning document in force afterwards (or planned)."""
+    concurrently (they are independent)."""
     plans = plan(current.documents, current.errors, parts, current.registry_id)
+    left = left_alone(current.documents, parts)
     scanning = current.documents.get(SCANNING)
     scanning = next((p.after for p in plans if p.setting == SCANNING and p.error is None), scanning)
     settings = [p.setting for p in plans if p.error is None]
     if not apply:
-        return plans, None, scanning
+        return Run(plans, None, scanning, left)
     with ThreadPoolExecutor(max(1, min(concurrency, len(settings)))) as pool:
         done = dict(zip(settings, pool.map(lambda s: reconcile(ecr, s, parts, current.registry_id), settings),
                         strict=True))
     if SCANNING in done:
         outcome = done[SCANNING]
         scanning = outcome.document if outcome.error is None else current.documents.get(SCANNING)
-    return plans, {setting: (o.document, o.error) for setting, o in done.items()}, scanning
-
+    return Run(plans, {setting: (o.document, o.error) for setting, o in done.items()}, scanning, left)

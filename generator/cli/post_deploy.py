@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -62,7 +61,7 @@ def post_deploy(
     scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
     from generator.aws import ecr as aws_ecr
-    from generator.aws import registry as aws_registry
+    from generator.aws import post_deploy as aws_post_deploy
     from generator.aws.client import make_client, make_session, user_errors
     from generator.model import registry
     from generator.reconcile import desired, report
@@ -113,18 +112,9 @@ def post_deploy(
             stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
             wishes = desired.merge(settings for settings, _ in stacks)
             parts = registry.distinct([part for _, part in stacks if part is not None])
-        # The registry documents are read beside the repositories, then reconciled after them.
-        with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
-            registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
-            live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write=not (dry_run or check),
-                                                    progress=progress)
-        if registry_read is not None:
-            plans, outcomes, scanning = aws_registry.reconcile_all(
-                ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
-            scans = registry.effective_scans(scanning, wishes, live.repositories)
-    result = report.build(plan, results, counter.counts)
-    if registry_read is not None:
-        result["registry"] = report.registry(plans, outcomes, scans)
+        with _progress(len(wishes)) as progress:
+            result = aws_post_deploy.reconcile(ecr, wishes, parts, concurrency, not (dry_run or check),
+                                               counter.counts, progress)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

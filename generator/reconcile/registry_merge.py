@@ -283,3 +283,46 @@ def plan(documents: Mapping[str, Document], errors: Mapping[str, str], parts: Se
         if after != before:
             out.append(DocumentPlan(setting, before, after))
     return out
+
+
+@dataclass(frozen=True)
+class Left:
+    """A live element the merge leaves as it is although it looks like this config's (`item`: the
+    filter, the rule's prefixes or the Sid), and why."""
+
+    setting: str
+    item: str
+    reason: str
+
+
+def left_alone(documents: Mapping[str, Document], parts: Sequence[Part]) -> list[Left]:
+    """Live elements that start with a part's namespace but lie in a longer SystemName's too:
+    another config's, never removed. Reported, so that a stale one of this config's from before
+    namespaces were delimited (`ecrgen-myapp-replicate-in`) can be removed by hand."""
+    out = []
+    for part in parts:
+        candidates: list[tuple[str, list[str]]] = []  # (setting, the values that make one element)
+        for rule in (documents.get(SCANNING) or {}).get("rules") or []:
+            if isinstance(rule, Mapping) and rule.get("scanFrequency") in (SCAN_ON_PUSH, CONTINUOUS_SCAN):
+                candidates += [(SCANNING, [f]) for f in map(_filter_of, rule.get("repositoryFilters") or [])
+                               if isinstance(f, str) and f.startswith(part.namespace)]
+        for rule in (documents.get(REPLICATION) or {}).get("rules") or []:
+            prefixes = [_filter_of(f) for f in (rule.get("repositoryFilters") or [])] \
+                if isinstance(rule, Mapping) else []
+            if prefixes and all(isinstance(p, str) and p.startswith(part.namespace) for p in prefixes):
+                candidates.append((REPLICATION, prefixes))
+        policy = documents.get(POLICY)
+        statements = policy.get("Statement") if isinstance(policy, Mapping) else None
+        for statement in [statements] if isinstance(statements, Mapping) else statements or []:
+            sid = statement.get("Sid") if isinstance(statement, Mapping) else None
+            if isinstance(sid, str) and sid.startswith(part.sid_prefix):
+                candidates.append((POLICY, [sid]))
+        for setting, values in candidates:
+            longer = next((owner for value in values
+                           if (owner := part.longer_owner(value, sid=setting == POLICY))), None)
+            if longer:
+                start = part.sid_prefix if setting == POLICY else part.namespace
+                out.append(Left(setting, ", ".join(values), f"starts with this config's {start!r} but is "
+                                f"SystemName {longer!r}'s (a longer name): left as it is; if it is this "
+                                "config's own from before ecrgen delimited namespaces, remove it by hand"))
+    return out

@@ -13,7 +13,7 @@ from generator.model import lifecycle, repository_policy
 from generator.model.registry import EffectiveScan
 from generator.reconcile import phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
-from generator.reconcile.registry_merge import DocumentPlan
+from generator.reconcile.registry_merge import DocumentPlan, Left
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
@@ -58,11 +58,12 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
 
 
 def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, str | None]] | None,
-             scans: Sequence[tuple[EffectiveScan, bool | None]]) -> dict[str, Any]:
+             scans: Sequence[tuple[EffectiveScan, bool | None]], left: Sequence[Left] = ()) -> dict[str, Any]:
     """The report's `registry` section: each document written or planned (`from`/`to` are the
-    whole documents), and how each managed repository is actually scanned. `outcomes` maps a
-    setting to (document now live, error); None when nothing was applied. A repository that
-    wants scan on push (`scans`' second item) but is not scanned by any setting is drift."""
+    whole documents), how each managed repository is actually scanned, and the live elements
+    that look like this config's but were `kept` as another config's. `outcomes` maps a setting
+    to (document now live, error); None when nothing was applied. A repository that wants scan
+    on push (`scans`' second item) but is not scanned by any setting is drift."""
     changes = []
     for doc in plans:
         to, error = doc.after, doc.error
@@ -85,7 +86,8 @@ def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, st
         if entry["status"] == "drift":
             entry["reason"] = f"wants scan on push, but {scan.source}"
         scanning.append(entry)
-    return {"status": status, "changes": changes, "scanning": scanning}
+    kept = [{"setting": e.setting, "item": e.item, "status": "kept", "reason": e.reason} for e in left]
+    return {"status": status, "changes": changes, "scanning": scanning, "kept": kept}
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
@@ -141,6 +143,8 @@ def _render_registry(section: Mapping[str, Any], console: Any) -> None:
         console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
         console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
         console.print(f"  after:  {json.dumps(change['to'], separators=(',', ':'))}", soft_wrap=True)
+    for entry in section.get("kept", ()):
+        console.print(f"registry {entry['setting']}: kept {entry['item']!r}: {entry['reason']}")
     for scan in section["scanning"]:
         if scan["status"] == "drift":
             console.print(f"{scan['repositoryName']}: scanning drift: {scan['reason']}")
