@@ -218,3 +218,16 @@ def test_an_old_style_sid_is_left_in_place_and_reported() -> None:
     [left] = left_alone({POLICY: live}, [part])
     assert (left.setting, left.item) == (POLICY, "ecrgen-myapp-replicate-in")
     assert "SystemName 'myapp-replicate'" in left.reason and "remove it by hand" in left.reason
+
+
+def test_via_template_fills_this_account_and_region_as_post_deploy_does(tmp_path: Path) -> None:
+    resource = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${SystemName}-ecr-*"
+    text = CONFIG.replace("registry:\n", "registry:\n  via: template\n").replace(
+        '"arn:aws:ecr:*:*:repository/${SystemName}-ecr-*"', f'"{resource}"').replace(
+        "arn:aws:iam::111122223333:root", "arn:aws:iam::${AWS::AccountId}:root")
+    (tmp_path / "ecr.yaml").write_text(text)
+    parsed = template_body.parse(template.render(template.build(config.load(tmp_path / "ecr.yaml")), "json"), "s")
+    statement = parsed["Resources"]["EcrgenRegistryPolicy"]["Properties"]["PolicyText"]["Statement"][0]
+    assert statement["Resource"] == {"Fn::Sub": resource}
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}
+    assert statement["Condition"] == {"StringEquals": {"aws:username": "${aws:username}"}}

@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from generator.base import template_body
+from generator.lint.runner import lint_text
 from generator.model import config
 from generator.render import template
 from tests.conftest import post_deploy_json
@@ -312,3 +313,29 @@ def test_two_configs_whose_names_nest_never_undo_each_other(ecr: Any, fault_prox
                             ("scanning", "shop-api-*")]
     assert all("SystemName 'shop-api'" in reason for reason in kept.values())
     assert report["registry"]["status"] == "in-sync"
+
+
+def test_this_region_and_account_are_filled_in_and_never_a_destination(aws: str, tmp_path: Path) -> None:
+    """moto, as ECR, refuses a replication rule whose destination is the registry itself; a
+    statement's ${AWS::...} are this account's and region's. `template` lints it clean."""
+    text = CONFIG.replace("{region: eu-west-1}", "{region: eu-west-1}, {region: us-east-1}").replace(
+        "arn:aws:ecr:us-east-1:123456789012:repository/",
+        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/")
+    (tmp_path / "ecr.yaml").write_text(text)
+    for name in ("myapp-ecr-web", "myapp-ecr-api"):
+        boto3.client("ecr").create_repository(repositoryName=name)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=tmp_path, code=0)
+    assert [(s["setting"], s["item"], s["status"]) for s in report["registry"]["skipped"]] == [
+        ("replication", "us-east-1", "skipped")]
+    assert "this registry itself" in report["registry"]["skipped"][0]["reason"]
+    ecr = boto3.client("ecr")
+    [rule] = ecr.describe_registry()["replicationConfiguration"]["rules"]
+    assert rule["destinations"] == [{"region": "eu-west-1", "registryId": ACCOUNT}]
+    assert statements(ecr)[0]["Resource"] == f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/myapp-ecr-*"
+    assert post_deploy_json("--config", "ecr.yaml", "--check", cwd=tmp_path, code=0)["registry"]["status"] == "in-sync"
+
+    for via in ("post-deploy", "template"):
+        (tmp_path / "ecr.yaml").write_text(text.replace("registry:\n", f"registry:\n  via: {via}\n"))
+        linted = [f.render() for f in lint_text(template.render(template.build(config.load(tmp_path / "ecr.yaml"))),
+                                                "t.yaml") if f.level == "error"]
+        assert linted == [], via

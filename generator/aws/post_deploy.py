@@ -30,5 +30,5 @@ def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], parts: Sequence[re
         scans = registry.effective_scans(run.scanning, wishes, live.repositories)
     result = report.build(plan, results, api_calls)
     if registry_read is not None:
-        result["registry"] = report.registry(run.plans, run.outcomes, scans, run.left)
+        result["registry"] = report.registry(run.plans, run.outcomes, scans, run.left, run.skipped)
     return result

@@ -131,23 +131,30 @@ class Run:
     outcomes: dict[str, tuple[Any, str | None]] | None  # setting -> (live document, error); None: planned
     scanning: Any                        # the scanning document in force afterwards (or planned)
     left: list[Left]                     # elements that look like ours but are not
+    skipped: list[tuple[str, str]]       # (item, why) of the part that this account and region cannot take
 
 
 def reconcile_all(ecr: Any, parts: Sequence[Part], current: LiveRegistry, concurrency: int,
                   apply: bool) -> Run:
     """The plan from `current`; unless only planning, each changed document reconciled,
-    concurrently (they are independent)."""
+    concurrently (they are independent). Each part is first taken as this account and region
+    take it (`Part.for_target`)."""
+    targeted = [part.for_target(ecr.meta.region_name, current.registry_id, ecr.meta.partition)
+                for part in parts]
+    parts = [part for part, _ in targeted]
+    skipped = [item for _, dropped in targeted for item in dropped]
     plans = plan(current.documents, current.errors, parts, current.registry_id)
     left = left_alone(current.documents, parts)
     scanning = current.documents.get(SCANNING)
     scanning = next((p.after for p in plans if p.setting == SCANNING and p.error is None), scanning)
     settings = [p.setting for p in plans if p.error is None]
     if not apply:
-        return Run(plans, None, scanning, left)
+        return Run(plans, None, scanning, left, skipped)
     with ThreadPoolExecutor(max(1, min(concurrency, len(settings)))) as pool:
         done = dict(zip(settings, pool.map(lambda s: reconcile(ecr, s, parts, current.registry_id), settings),
                         strict=True))
     if SCANNING in done:
         outcome = done[SCANNING]
         scanning = outcome.document if outcome.error is None else current.documents.get(SCANNING)
-    return Run(plans, {setting: (o.document, o.error) for setting, o in done.items()}, scanning, left)
+    outcomes = {setting: (o.document, o.error) for setting, o in done.items()}
+    return Run(plans, outcomes, scanning, left, skipped)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -45,6 +45,9 @@ STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAc
 
 SCAN_ON_PUSH, CONTINUOUS_SCAN, MANUAL = "SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"
 SID_TEMPLATE = f"ecrgen-{SYSTEM_NAME_PLACEHOLDER}-"  # the Sids a config owns start so
+# What post-deploy fills in a statement for each account and region, as CloudFormation would.
+TARGET_PLACEHOLDERS = ("${AWS::Region}", "${AWS::AccountId}", "${AWS::Partition}")
+_PSEUDO_PARAMETER = re.compile(r"\$\{(AWS::[A-Za-z]+)\}")
 _SYSTEM_NAME = re.compile(SYSTEM_NAME_PATTERN.removeprefix("^").removesuffix("$"))
 
 
@@ -106,6 +109,30 @@ class Part:
         sid = statement.get("Sid") if isinstance(statement, Mapping) else None
         return isinstance(sid, str) and sid.startswith(self.sid_prefix) and \
             self.longer_owner(sid, sid=True) is None
+
+    def for_target(self, region: str, account: str, partition: str) -> tuple[Part, list[tuple[str, str]]]:
+        """The part as one account and region takes it: `${AWS::Region}`, `${AWS::AccountId}` and
+        `${AWS::Partition}` filled in, and a replication destination that is this very registry
+        dropped (ECR refuses it; a rule left without one goes). The dropped ones, with why."""
+        values = dict(zip(TARGET_PLACEHOLDERS, (region, account, partition), strict=True))
+
+        def fill(text: str) -> str:
+            for placeholder, value in values.items():
+                text = text.replace(placeholder, value)
+            return text
+
+        dropped: list[tuple[str, str]] = []
+        rules = []
+        for index, rule in enumerate(self.replication):
+            kept = tuple(d for d in rule.destinations if (d[0], d[1] or account) != (region, account))
+            if len(kept) < len(rule.destinations):
+                dropped.append((region, f"replication[{index}] replicates to {region} in this account, which "
+                                "is this registry itself (ECR refuses that): left out here, kept for every "
+                                "other target"))
+            if kept:
+                rules.append(Replication(kept, rule.prefixes))
+        statements = tuple(_map_strings(dict(statement), fill) for statement in self.statements)
+        return replace(self, replication=tuple(rules), statements=statements), dropped
 
     def longer_owner(self, value: str, sid: bool = False) -> str | None:
         """The longer SystemName whose namespace also holds `value` (a filter or prefix; a Sid)."""
@@ -250,6 +277,15 @@ def _check_statement(statement: dict[str, Any], system_name: str, where: Path_, 
         problem((*where, "Sid"), f"{sid!r} reads as a Sid of SystemName {longer!r}, so it would be that "
                 f"config's: write the part after {sid_prefix!r} without '-' (e.g. "
                 f"{sid_prefix}{_camel(sid[len(sid_prefix):])})")
+    elif "${" in sid:
+        problem((*where, "Sid"), f"{sid!r}: a Sid takes no placeholder but ${{SystemName}}")
+    for path, text in _strings(statement):
+        unknown = [name for name in _PSEUDO_PARAMETER.findall(text)
+                   if f"${{{name}}}" not in TARGET_PLACEHOLDERS]
+        if unknown and path[0] != "Sid":
+            problem((*where, *path), f"${{{unknown[0]}}} cannot be filled in: post-deploy fills "
+                    f"{', '.join(TARGET_PLACEHOLDERS)} for each account and region (and ${{SystemName}}); "
+                    "write any other value literally")
     if statement.get("Effect") not in ("Allow", "Deny"):
         problem((*where, "Effect"), f"must be Allow or Deny, got {statement.get('Effect')!r}")
     if "Action" not in statement and "NotAction" not in statement:
@@ -268,6 +304,14 @@ def _substituted(value: Any, system_name: str) -> Any:
     return _map_strings(value, lambda text: text.replace(SYSTEM_NAME_PLACEHOLDER, system_name))
 
 
+def _strings(value: Any, at: Path_ = ()) -> list[tuple[Path_, str]]:
+    """Every string in `value` with where it is."""
+    if isinstance(value, str):
+        return [(at, value)]
+    items = enumerate(value) if isinstance(value, list) else value.items() if isinstance(value, dict) else ()
+    return [found for key, item in items for found in _strings(item, (*at, key))]
+
+
 def _map_strings(value: Any, fn: Any) -> Any:
     """`value` with `fn` applied to every string in it, at any depth (keys aside)."""
     if isinstance(value, str):
@@ -277,6 +321,23 @@ def _map_strings(value: Any, fn: Any) -> Any:
     if isinstance(value, dict):
         return {key: _map_strings(item, fn) for key, item in value.items()}
     return value
+
+
+def self_destinations(section: RegistrySection, regions: Sequence[str],
+                      accounts: Sequence[str] | None) -> list[str]:
+    """Warnings for replication destinations that are, in some target of a StackSet (`regions`,
+    `accounts`; None: organizational units), the registry itself."""
+    out = []
+    for index, rule in enumerate(section.replication):
+        for d_index, dest in enumerate(rule.destinations):
+            ours = dest.registry_id is None or accounts is None or dest.registry_id in accounts
+            if dest.region in regions and ours:
+                where = f"registry.replication[{index}].destinations[{d_index}]"
+                out.append(f"{where}: {dest.region} is also one of targets.regions: in that region it is the "
+                           "registry itself, which ECR refuses; post-deploy leaves it out there"
+                           + (" (the template's ReplicationConfiguration would fail there)"
+                              if section.via == "template" else ""))
+    return out
 
 
 def distinct(parts: Sequence[Part]) -> list[Part]:

@@ -58,12 +58,14 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
 
 
 def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, str | None]] | None,
-             scans: Sequence[tuple[EffectiveScan, bool | None]], left: Sequence[Left] = ()) -> dict[str, Any]:
+             scans: Sequence[tuple[EffectiveScan, bool | None]], left: Sequence[Left] = (),
+             skipped: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """The report's `registry` section: each document written or planned (`from`/`to` are the
-    whole documents), how each managed repository is actually scanned, and the live elements
-    that look like this config's but were `kept` as another config's. `outcomes` maps a setting
-    to (document now live, error); None when nothing was applied. A repository that wants scan
-    on push (`scans`' second item) but is not scanned by any setting is drift."""
+    whole documents), how each managed repository is actually scanned, the live elements that
+    look like this config's but were `kept` as another config's, and what of the part this
+    account and region cannot take (`skipped`: (item, why)). `outcomes` maps a setting to
+    (document now live, error); None when nothing was applied. A repository that wants scan on
+    push (`scans`' second item) but is not scanned by any setting is drift."""
     changes = []
     for doc in plans:
         to, error = doc.after, doc.error
@@ -87,7 +89,9 @@ def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, st
             entry["reason"] = f"wants scan on push, but {scan.source}"
         scanning.append(entry)
     kept = [{"setting": e.setting, "item": e.item, "status": "kept", "reason": e.reason} for e in left]
-    return {"status": status, "changes": changes, "scanning": scanning, "kept": kept}
+    skips = [{"setting": "replication", "item": item, "status": "skipped", "reason": why}
+             for item, why in skipped]
+    return {"status": status, "changes": changes, "scanning": scanning, "kept": kept, "skipped": skips}
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
@@ -143,8 +147,8 @@ def _render_registry(section: Mapping[str, Any], console: Any) -> None:
         console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
         console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
         console.print(f"  after:  {json.dumps(change['to'], separators=(',', ':'))}", soft_wrap=True)
-    for entry in section.get("kept", ()):
-        console.print(f"registry {entry['setting']}: kept {entry['item']!r}: {entry['reason']}")
+    for entry in [*section.get("kept", ()), *section.get("skipped", ())]:
+        console.print(f"registry {entry['setting']}: {entry['status']} {entry['item']!r}: {entry['reason']}")
     for scan in section["scanning"]:
         if scan["status"] == "drift":
             console.print(f"{scan['repositoryName']}: scanning drift: {scan['reason']}")
