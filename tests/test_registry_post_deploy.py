@@ -222,7 +222,8 @@ def test_stack_route_reads_the_registry_part_from_the_template(ecr: Any, shared:
     assert from_stack["summary"]["apiCalls"]["GetTemplate"] == 1
 
     applied = post_deploy_json("--stack-name", "myapp", cwd=project, code=0)
-    service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation"}
+    service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation",
+               "DescribeStacks": "cloudformation"}
     assert {f"{service.get(call, 'ecr')}:{call}" for call in applied["summary"]["apiCalls"]} <= granted
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert shared.rules == [THEIR_RULE, OUR_RULE]
@@ -339,3 +340,30 @@ def test_this_region_and_account_are_filled_in_and_never_a_destination(aws: str,
         linted = [f.render() for f in lint_text(template.render(template.build(config.load(tmp_path / "ecr.yaml"))),
                                                 "t.yaml") if f.level == "error"]
         assert linted == [], via
+
+
+def test_the_stack_s_own_system_name_decides_its_namespace(ecr: Any, shared: FakeReplication,
+                                                           project: Path, ecrgen: Any) -> None:
+    """Deployed with `--parameter-overrides SystemName=other`: the registry part is `other`'s."""
+    body = template.render(template.build(config.load(project / "ecr.yaml")))
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName="other", TemplateBody=body,
+                     Parameters=[{"ParameterKey": "SystemName", "ParameterValue": "other"}])
+    report = post_deploy_json("--stack-name", "other", cwd=project, code=0)
+    assert [r["repositoryName"] for r in report["repositories"]] == ["other-ecr-web", "other-ecr-api"]
+    assert {s["repositoryName"]: s["status"] for s in report["registry"]["scanning"]} == {
+        "other-ecr-web": "ok", "other-ecr-api": "ok"}
+    assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "other-ecr-web", "other-ecr-api"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-other-ReplicateIn"]
+    assert report["summary"]["apiCalls"]["DescribeStacks"] == 1
+
+    # A template from before Metadata kept ${SystemName} names the config's own: refused, not guessed.
+    old = template_body.parse(body, "t")
+    old["Metadata"] = json.loads(json.dumps(old["Metadata"]).replace("${!SystemName}", "myapp"))
+    cfn.create_stack(StackName="old", TemplateBody=json.dumps(old),
+                     Parameters=[{"ParameterKey": "SystemName", "ParameterValue": "old"}])
+    refused = ecrgen("post-deploy", "--stack-name", "old", cwd=project)
+    assert refused.returncode == 2
+    assert "stack old: the stack was deployed with SystemName=old, but the registry part in its template's " \
+           "Metadata.ecrgen names SystemName myapp" in refused.stderr
+    assert "`ecrgen post-deploy --config ecr.yaml --system-name old`" in refused.stderr
