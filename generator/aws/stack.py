@@ -20,7 +20,9 @@ def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], 
     """Each repository's desired settings, and the registry part the template's top-level
     `Metadata.ecrgen` asks for (None without one), for the SystemName the stack was deployed with.
 
-    Reads the stack's template (one GetTemplate) and resources (ListStackResources, every page),
+    Reads the stack's template (one GetTemplate, the Processed stage: what CloudFormation made of
+    transforms such as AWS::LanguageExtensions' Fn::ForEach) and resources (ListStackResources,
+    every page),
     and its parameters (DescribeStacks) only when a repository setting uses an intrinsic function
     or the template has a registry part.
     """
@@ -29,7 +31,8 @@ def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], 
 
     where = f"stack {stack}"
     try:
-        template = template_body.parse(cfn.get_template(StackName=stack)["TemplateBody"], where)
+        template = template_body.parse(
+            cfn.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"], where)
         names = {
             resource["LogicalResourceId"]: resource["PhysicalResourceId"]
             for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
