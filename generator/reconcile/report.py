@@ -51,6 +51,7 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
     else:
         status = "unmanaged" if repo.unmanaged else "in-sync"
     changes.extend({"setting": u.setting, "status": "unmanaged", "reason": u.reason} for u in repo.unmanaged)
+    changes.extend({"setting": k.setting, "status": "kept", "reason": k.reason} for k in repo.kept)
     out: dict[str, Any] = {"repositoryName": repo.name, "status": status, "changes": changes}
     if repo.error:
         out["error"] = repo.error
@@ -115,21 +116,22 @@ def summary_line(report: Mapping[str, Any]) -> str:
 
 
 def render_text(report: Mapping[str, Any], out: TextIO) -> None:
-    """A table of every repository that is not in sync, then the summary line."""
+    """A table of every repository that is not in sync (or keeps a service's statement), then the
+    summary line."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(file=out, width=None if out.isatty() else 160, highlight=False, markup=False)
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
-        if repo["status"] == "in-sync":
+        if repo["status"] == "in-sync" and not repo["changes"]:
             continue
         if not repo["changes"]:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
-            if change["status"] == "unmanaged":
+            if change["status"] in ("unmanaged", "kept"):
                 table.add_row(repo["repositoryName"], change["setting"], "", "",
-                              _status("unmanaged", change["reason"]))
+                              _status(change["status"], change["reason"]))
                 continue
             table.add_row(repo["repositoryName"], change["setting"],
                           *_readable(change["from"], change["to"], change["setting"]),
