@@ -168,10 +168,11 @@ def policy_text(document: Mapping[str, Any], original: str | None) -> str:
     if original is None or not spans or not isinstance(document.get("Statement"), list):
         return fresh
     before = json.loads(original)
-    if {k: v for k, v in before.items() if k != "Statement"} != \
-            {k: v for k, v in document.items() if k != "Statement"}:
-        return fresh
     start, end, items = spans
+    if {k: v for k, v in before.items() if k != "Statement"} != \
+            {k: v for k, v in document.items() if k != "Statement"} or \
+            not isinstance(before["Statement"], list) or len(before["Statement"]) != len(items):
+        return fresh  # other keys changed, or a text that repeats "Statement"
     unused = list(zip(before["Statement"], items, strict=True))
     texts = []
     for statement in document["Statement"]:
