@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from generator.base import template_body
 from generator.base.errors import InputError
 from generator.lint.runner import lint_text
-from generator.model import config, registry
+from generator.model import config, effective_scan, registry
 from generator.model.repository import SYSTEM_NAME_PATTERN
 from generator.render import template
 
@@ -117,7 +117,7 @@ TABLE = {"prod": [1, 1, 1, 1, 1], "*prod": [1, 1, 0, 0, 0], "prod*": [1, 0, 1, 0
 
 @pytest.mark.parametrize("pattern", sorted(TABLE))
 def test_filters_match_as_the_user_guide_says(pattern: str) -> None:
-    assert [int(registry.filter_matches(pattern, name)) for name in NAMES] == TABLE[pattern]
+    assert [int(effective_scan.filter_matches(pattern, name)) for name in NAMES] == TABLE[pattern]
 
 
 def rule(frequency: str, *filters: str) -> dict[str, object]:
@@ -139,7 +139,7 @@ def rule(frequency: str, *filters: str) -> dict[str, object]:
 ])
 def test_which_setting_scans_a_repository(scanning: dict[str, object], repo_setting: bool, frequency: str,
                                           source: str) -> None:
-    scan = registry.effective_scan(scanning, "myapp-ecr-web", repo_setting)
+    scan = effective_scan.effective_scan(scanning, "myapp-ecr-web", repo_setting)
     assert scan.frequency == frequency
     assert source in scan.source
     assert scan.on_push == (frequency in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN"))

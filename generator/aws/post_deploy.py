@@ -11,7 +11,7 @@ from typing import Any
 
 from generator.aws import ecr as aws_ecr
 from generator.aws import registry as aws_registry
-from generator.model import registry
+from generator.model import effective_scan, registry
 from generator.reconcile import report
 from generator.reconcile.desired import RepositorySettings
 
@@ -27,7 +27,7 @@ def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], parts: Sequence[re
         live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write, progress)
     if registry_read is not None:
         run = aws_registry.reconcile_all(ecr, parts, registry_read.result(), concurrency, apply=write)
-        scans = registry.effective_scans(run.scanning, wishes, live.repositories)
+        scans = effective_scan.effective_scans(run.scanning, wishes, live.repositories)
     result = report.build(plan, results, api_calls)
     if registry_read is not None:
         result["registry"] = report.registry(run.plans, run.outcomes, scans, run.left, run.skipped)

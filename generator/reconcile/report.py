@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
-from generator.model.registry import EffectiveScan
+from generator.model.effective_scan import EffectiveScan
 from generator.reconcile import phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
 from generator.reconcile.registry_merge import DocumentPlan, Left
