@@ -269,3 +269,15 @@ def test_any_generated_template_reads_back_as_its_config(tmp_path: Path, data: d
         for resource in body["Resources"].values():
             resource.pop("Metadata", None)
         assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
+
+
+def test_a_deployed_repository_the_template_does_not_show_is_unmanaged_not_dropped() -> None:
+    """Fn::ForEach left unexpanded (the template as written, not as CloudFormation processed it):
+    the repositories it made are in the stack, not in the template; their settings cannot be read."""
+    data = {"Transform": "AWS::LanguageExtensions", "Resources": {"Fn::ForEach::Repos": [
+        "Name", ["web"], {"Repo${Name}": {"Type": "AWS::ECR::Repository",
+                                          "Properties": {"ImageTagMutability": "IMMUTABLE"}}}]}}
+    [web] = desired.from_template(data, {"Repoweb": "each-web"}, "stack each")
+    assert web.name == "each-web" and web.image_tag_mutability is None
+    assert [u.setting for u in web.unmanaged] == ["imageTagMutability", "scanOnPush", "lifecyclePolicy"]
+    assert "still holds Fn::ForEach::Repos" in web.unmanaged[0].reason

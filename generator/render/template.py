@@ -208,6 +208,8 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
         document["Statement"].append({"Sid": "FindImagesInUse", "Effect": "Allow",
                                       "Action": in_use.iam_actions(config.in_use.services), "Resource": "*"})
     if config.registry is not None and config.registry.via == "post-deploy":
+        # The SystemName the stack was deployed with decides the registry namespace.
+        document["Statement"][1]["Action"].append("cloudformation:DescribeStacks")
         # Registry-wide actions take no resource ARN: the account and region's one document.
         document["Statement"].append(
             {"Sid": "MergeThisConfigsRegistryPart", "Effect": "Allow",
