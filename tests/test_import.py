@@ -46,13 +46,18 @@ SERVICES = json.loads(access.Access.model_validate({"pull": {"accounts": [OTHER]
 ORGANIZATION = {"Version": "2012-10-17", "Statement": [
     {"Sid": "Org", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": list(access.READ_ACTIONS),
      "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123example"}}}]}
+# What Lambda adds for a function of this account: Lambda's to keep, not the config's to declare.
+LAMBDA_OWN = {"Sid": "LambdaECRImageRetrievalPolicy", "Effect": "Allow",
+              "Principal": {"Service": "lambda.amazonaws.com"},
+              "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+              "Condition": {"StringLike": {"aws:sourceArn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:*"}}}
 # A Deny statement: no `access:` section renders it, so it goes to a file.
 DENY = {"Version": "2012-10-17", "Statement": [
     {"Sid": "NoDelete", "Effect": "Deny", "Principal": "*", "Action": ["ecr:BatchDeleteImage"]}]}
 
 
 def _registry() -> dict[str, dict]:
-    """32 repositories, mostly in the `shop-ecr-{name}` pattern, with varied settings."""
+    """34 repositories, mostly in the `shop-ecr-{name}` pattern, with varied settings."""
     repos: dict[str, dict] = {}
     for i in range(19):
         repos[f"shop-ecr-svc{i:02d}"] = {"lifecycle": KEEP_10, "tags": {"team": "shop", "n": str(i % 3)}}
@@ -65,6 +70,10 @@ def _registry() -> dict[str, dict]:
     repos["shop-ecr-denied"] = {"policy": DENY}
     repos["shop-ecr-functions"] = {"policy": SERVICES, "lifecycle": KEEP_10}
     repos["shop-ecr-org"] = {"policy": ORGANIZATION, "lifecycle": KEEP_10}
+    repos["shop-ecr-lambda"] = {"policy": {**PULL, "Statement": [*PULL["Statement"], LAMBDA_OWN]},
+                                "lifecycle": KEEP_10}
+    repos["shop-ecr-lambdaonly"] = {"policy": {"Version": "2012-10-17", "Statement": [LAMBDA_OWN]},
+                                    "lifecycle": KEEP_10}
     repos["legacy/api"] = {"mutability": "MUTABLE", "tags": {"team": "legacy"}}
     repos["legacy/web"] = {"mutability": "MUTABLE", "policy": DENY}
     repos["tools"] = {"scan": False}
@@ -108,7 +117,7 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     data = load_yaml(text)
     assert data["system_name"] == "shop"
     by_name = {repo["name"]: repo for repo in data["repositories"]}
-    assert len(by_name) == 32
+    assert len(by_name) == 34
     # Shared settings are factored: the 20 plain services list nothing but their name and tags;
     # a repository without the common lifecycle policy opts out of it.
     assert data["defaults"] == {"lifecycle": [{"tag_status": "untagged", "since_pushed_days": 7},
@@ -125,6 +134,12 @@ def test_round_trip(registry: dict[str, dict], tmp_path: Path) -> None:
     # What ecrgen renders comes back as `access`, never as a file with this account's ARNs in it.
     assert by_name["functions"]["access"] == {"pull": {"accounts": [OTHER], "services": ["lambda", "codebuild"]}}
     assert by_name["org"]["access"] == {"pull": {"organization": "o-abc123example"}}
+    # Lambda's own statement stays Lambda's: the rest of the policy is `access`, and a policy of
+    # nothing else is left unmanaged (post-deploy keeps the statement either way).
+    assert by_name["lambda"]["access"] == {"pull": {"accounts": [OTHER]}}
+    assert "access" not in by_name["lambdaonly"] and "repository_policy_file" not in by_name["lambdaonly"]
+    assert ("not carried over: shop-ecr-lambdaonly: repository policy statement LambdaECRImageRetrievalPolicy"
+            in result.stderr)
     assert by_name["denied"]["repository_policy_file"] == "policies/legacy-web.repository-policy.json"
     assert by_name["legacy/web"]["repository_policy_file"] == by_name["denied"]["repository_policy_file"]
     assert json.loads((tmp_path / by_name["denied"]["repository_policy_file"]).read_text()) == DENY
@@ -252,7 +267,7 @@ def test_execute_uploads_the_template_to_s3_and_imports_from_its_url(
     result = run_ecrgen("import", "--cfn-import", "--execute", "--s3-bucket", "my-templates",
                         "--stack-name", "big", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "imported 44 repositories" in result.stdout
+    assert f"imported {len(big_registry)} repositories" in result.stdout
     uploaded = boto3.client("s3").get_object(Bucket="my-templates", Key="big/ecr.import.yaml")["Body"].read()
     assert uploaded == (tmp_path / "templates/ecr.import.yaml").read_bytes()
     assert len(uploaded) > MAX_DIRECT_BODY_BYTES

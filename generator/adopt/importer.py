@@ -11,6 +11,7 @@ rendering them back); otherwise it goes to a file. Same registry, same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -222,14 +223,25 @@ def _access(repo: LiveRepository, files: _PolicyFiles, result: Imported) -> Any:
         result.not_carried.append(f"{repo.name}: repository policy not carried over, it does not "
                                   f"parse: {exc}")
         return None
+    text = repo.policy_text
+    own = tuple(st for st in policy.statements if repository_policy.added_by_service(st, repo.arn) is None)
+    if len(own) < len(policy.statements):  # a service's own statement: post-deploy keeps it as it is
+        for st in policy.statements:
+            if st not in own:
+                result.not_carried.append(f"{repo.name}: repository policy statement {st.sid} not carried "
+                                          "over: the service manages it, and post-deploy keeps it")
+        if not own:
+            return None
+        policy = dataclasses.replace(policy, statements=own)
+        text = policy.to_text()
     section = access_section(policy, repo.arn)
     if section is not None:
         return ("access", section)
-    if "${" in repo.policy_text:
+    if "${" in text:
         result.not_carried.append(f"{repo.name}: repository policy not carried over: it holds "
                                   "${...} text, which the template would read as a variable")
         return None
-    return ("file", files.add(repo.name, "repository-policy", repo.policy_text))
+    return ("file", files.add(repo.name, "repository-policy", text))
 
 
 def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any] | None:
