@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -22,6 +22,14 @@ from pydantic import Field, ValidationError
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_, dotted
 from generator.model.metadata import METADATA_KEY
+from generator.model.registry_settings import (
+    AccountSettings,
+    PullTimeExclusions,
+    SigningRule,
+    SigningRuleEntry,
+    check_exclusions,
+    resolve_signing,
+)
 from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 from generator.model.schema import Strict
 
@@ -66,6 +74,9 @@ class RegistrySection(Strict):
     scanning: Scanning = Scanning()
     replication: list[ReplicationRule] = Field(default_factory=list)
     policy_statements: list[dict[str, Any]] = Field(default_factory=list)
+    signing: list[SigningRuleEntry] | None = None  # None: the signing configuration is not managed
+    account_settings: AccountSettings = AccountSettings()
+    pull_time_exclusions: PullTimeExclusions = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -86,12 +97,18 @@ class Part:
     replication: tuple[Replication, ...]
     statements: tuple[Mapping[str, Any], ...]
     via: str = "post-deploy"
+    signing: tuple[SigningRule, ...] | None = None     # None: not managed
+    account_settings: tuple[tuple[str, str], ...] = ()  # (API name, value), only those declared
+    pull_time_exclusions: tuple[str, ...] = ()
+    registry_owner: bool = False    # `owner: registry`: this config owns every filter and prefix
 
     def filters_for(self, frequency: str) -> tuple[str, ...]:
         return {SCAN_ON_PUSH: self.scan_on_push, CONTINUOUS_SCAN: self.continuous}.get(frequency, ())
 
     def owns(self, value: Any) -> bool:
         """A scan filter or replication prefix of this config's namespace."""
+        if self.registry_owner:
+            return isinstance(value, str)
         return isinstance(value, str) and value.startswith(self.namespace)
 
     def owns_statement(self, statement: Any) -> bool:
@@ -105,11 +122,13 @@ def namespace(name_pattern: str, system_name: str) -> str:
 
 
 def resolve(section: RegistrySection, name_pattern: str, system_name: str,
-            doc: Document | None = None, at: Path_ = ("registry",), source: str = "registry") -> Part:
+            doc: Document | None = None, at: Path_ = ("registry",), source: str = "registry",
+            ownership: str = "namespace") -> Part:
     """The part `section` claims for `system_name`; InputError listing every problem.
 
     `doc` locates problems in ecr.yaml; without it (a template's Metadata, `--system-name`)
-    problems name the field only.
+    problems name the field only. `ownership` "registry" (ecr.yaml's `owner: registry`) makes every
+    filter and prefix this config's.
     """
     problems: list[Problem] = []
 
@@ -120,9 +139,11 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
     def sub(value: str) -> str:
         return value.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
 
+    registry_owner = ownership == "registry"
     owner = namespace(name_pattern, system_name)
+    claimable = "" if registry_owner else owner  # what a declared value must start with
     sid_prefix = f"ecrgen-{system_name}-"
-    if not owner:
+    if not owner and not registry_owner:
         problem((), "needs a name_pattern with a fixed prefix before {name} (e.g. "
                 "'${SystemName}-ecr-{name}'): the prefix is the namespace this config owns in the registry")
     scanning = section.scanning
@@ -134,7 +155,7 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
         where: Path_ = ("scanning", key)
         if len(filters) > MAX_SCAN_FILTERS:
             problem(where, f"has {len(filters)} filters; ECR allows at most {MAX_SCAN_FILTERS} per rule")
-        _check_values(filters, where, problem, owner, "filter", SCAN_FILTER, SCAN_FILTER_LENGTH,
+        _check_values(filters, where, problem, claimable, "filter", SCAN_FILTER, SCAN_FILTER_LENGTH,
                       "lowercase letters, digits, '.', '_', '-', '/' and '*', starting and ending "
                       "with a letter, digit or '*'")
     if len(section.replication) > MAX_REPLICATION_RULES:
@@ -161,7 +182,7 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
             problem(where, f"needs 1 to {MAX_PREFIXES} prefixes inside this config's namespace "
                     f"({owner!r}), got {len(prefixes)}: a rule without one would replicate every team's "
                     "repositories")
-        _check_values(prefixes, where, problem, owner, "prefix", PREFIX_FILTER, PREFIX_LENGTH,
+        _check_values(prefixes, where, problem, claimable, "prefix", PREFIX_FILTER, PREFIX_LENGTH,
                       "a repository name prefix: lowercase letters, digits, '.', '_', '-', '/'")
         rules.append(Replication(tuple((d.region, d.registry_id) for d in rule.destinations),
                                  tuple(dict.fromkeys(prefixes))))
@@ -175,12 +196,21 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
                 problem(("policy_statements", index, "Sid"), f"{sid!r} duplicates "
                         f"policy_statements[{seen[sid]}]: each Sid must be unique")
             seen.setdefault(sid, index)
-    if problems:
-        raise InputError(doc.source if doc else source, sorted(problems, key=lambda p: p.line or 0))
-    return Part(namespace=owner, sid_prefix=sid_prefix, scan_type=scanning.type,
+    part = Part(namespace=owner, sid_prefix=sid_prefix, scan_type=scanning.type,
                 scan_on_push=tuple(dict.fromkeys(sub(f) for f in scanning.scan_on_push)),
                 continuous=tuple(dict.fromkeys(sub(f) for f in scanning.continuous)),
-                replication=tuple(rules), statements=tuple(statements), via=section.via)
+                replication=tuple(rules), statements=tuple(statements), via=section.via,
+                registry_owner=registry_owner)
+    signing = None if section.signing is None else resolve_signing(
+        section.signing, sub, part.owns, owner, registry_owner, problem)
+    if section.via == "template" and section.account_settings.wanted():
+        problem(("account_settings",), "no CloudFormation resource sets the account settings: they need "
+                "post-deploy; leave via: template out (or set them by hand)")
+    exclusions = check_exclusions(section.pull_time_exclusions, problem)
+    if problems:
+        raise InputError(doc.source if doc else source, sorted(problems, key=lambda p: p.line or 0))
+    return replace(part, signing=signing, account_settings=section.account_settings.wanted(),
+                   pull_time_exclusions=exclusions)
 
 
 def _check_values(values: Sequence[str], where: Path_, problem: Any, owner: str, what: str,
@@ -258,6 +288,7 @@ def from_template(template: Mapping[str, Any], where: str) -> Part | None:
     names = [meta.get(key) for key in ("system_name", "name_pattern")]
     if not all(isinstance(value, str) for value in names):
         raise InputError(where, Problem("must be a string", dotted((*at, "system_name"))))
+    ownership = meta.get("owner", "namespace")
     try:
         section = RegistrySection.model_validate(meta["registry"])
     except ValidationError as exc:
@@ -265,7 +296,7 @@ def from_template(template: Mapping[str, Any], where: str) -> Part | None:
                                  for err in exc.errors()]) from None
     if section.via == "template":
         return None
-    return resolve(section, names[1], names[0], at=(*at, "registry"), source=where)
+    return resolve(section, names[1], names[0], at=(*at, "registry"), source=where, ownership=ownership)
 
 
 # --- which setting scans a repository -------------------------------------------------------

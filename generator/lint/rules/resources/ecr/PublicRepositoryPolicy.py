@@ -8,7 +8,7 @@ from typing import Any
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from generator.lint.rules._helpers import literal, lookup, repositories
+from generator.lint.rules._helpers import REPOSITORY_POLICY, literal, lookup, values_of
 from generator.model.policy_conditions import narrows_principal
 
 
@@ -27,8 +27,7 @@ class PublicRepositoryPolicy(CloudFormationLintRule):
 
     def match(self, cfn: Template) -> list[RuleMatch]:
         matches = []
-        for repo in repositories(cfn):
-            policy, path = repo.prop("RepositoryPolicyText")
+        for _, policy, path in values_of(cfn, REPOSITORY_POLICY, sub_as_text=True):
             in_text = isinstance(policy, str)
             if in_text:
                 policy = _json(policy)
