@@ -85,9 +85,17 @@ class _State:
 
 
 # Called with the request's JSON body before it is forwarded: a dict is sent back as the reply
-# (HTTP 200) instead of forwarding; None forwards it. It may also act on moto first (a concurrent
-# writer).
+# (HTTP 200) instead of forwarding; None forwards it; an `AwsError` raised is sent back as that
+# error. It may also act on moto first (a concurrent writer).
 Intercept = Callable[[dict], "dict | None"]
+
+
+class AwsError(Exception):
+    """What an intercept raises to answer with an AWS error (JSON protocol) instead of a reply."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
 
 
 class FaultProxy:
@@ -181,7 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply_error(*fault, json_protocol)
             return
         handler = self.state.intercepts.get(operation)
-        reply = handler(json.loads(body or b"{}")) if handler else None
+        try:
+            reply = handler(json.loads(body or b"{}")) if handler else None
+        except AwsError as exc:
+            self._reply_error(exc.status, exc.code, json_protocol, exc.message)
+            return
         if reply is not None:
             self._reply(200, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(reply).encode())
             return
@@ -246,8 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._local.conn = conn  # kept for this thread's next request only once it worked
         return response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP], data
 
-    def _reply_error(self, status: int, code: str, json_protocol: bool) -> None:
-        message = f"{code} (injected by the fault proxy)"
+    def _reply_error(self, status: int, code: str, json_protocol: bool, message: str | None = None) -> None:
+        message = message or f"{code} (injected by the fault proxy)"
         if json_protocol:
             body = json.dumps({"__type": code, "message": message}).encode()
             self._reply(status, [("Content-Type", "application/x-amz-json-1.1")], body)

@@ -22,6 +22,7 @@ from generator.reconcile.registry_merge import (
     REPLICATION,
     SCANNING,
     SETTINGS,
+    SIGNING,
     Conflict,
     DocumentPlan,
     merge,
@@ -78,6 +79,12 @@ def read_document(ecr: Any, setting: str) -> tuple[Any, str]:
     if setting == REPLICATION:
         response = ecr.describe_registry()
         return response.get("replicationConfiguration") or {"rules": []}, response["registryId"]
+    if setting == SIGNING:
+        try:
+            response = ecr.get_signing_configuration()
+        except ecr.exceptions.SigningConfigurationNotFoundException:
+            return {"rules": []}, ""
+        return response.get("signingConfiguration") or {"rules": []}, response.get("registryId", "")
     try:
         response = ecr.get_registry_policy()
     except ecr.exceptions.RegistryPolicyNotFoundException:
@@ -93,6 +100,8 @@ def write_document(ecr: Any, setting: str, document: Any) -> None:
         ecr.put_registry_scanning_configuration(scanType=document["scanType"], rules=document["rules"])
     elif setting == REPLICATION:
         ecr.put_replication_configuration(replicationConfiguration={"rules": document["rules"]})
+    elif setting == SIGNING:
+        ecr.put_signing_configuration(signingConfiguration={"rules": document["rules"]})
     else:
         ecr.put_registry_policy(policyText=json.dumps(document))
 

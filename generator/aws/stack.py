@@ -7,7 +7,7 @@ from typing import Any
 from generator.aws.client import error_code, unreadable_reply
 from generator.base import template_body
 from generator.base.errors import InputError
-from generator.model import registry
+from generator.model import implicit, registry
 from generator.reconcile import desired
 
 
@@ -16,9 +16,11 @@ def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]
     return read_stack(cfn, stack)[0]
 
 
-def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None]:
-    """Each repository's desired settings, and the registry part the template's top-level
-    `Metadata.ecrgen` asks for (None without one).
+def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None,
+                                             implicit.Implicit]:
+    """Each repository's desired settings, the registry part the template's top-level
+    `Metadata.ecrgen` asks for (None without one), and the pull-through cache rules and creation
+    templates it records.
 
     Reads the stack's template (one GetTemplate) and resources (ListStackResources, every page),
     and its parameters (DescribeStacks) only when a repository setting uses an intrinsic function.
@@ -47,4 +49,4 @@ def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], 
     except (ResponseParserError, HTTPClientError) as exc:
         raise InputError(where, f"cannot read the stack: {unreadable_reply(exc)}") from None
     return (desired.from_template(template, names, where, described),
-            registry.from_template(template, where))
+            registry.from_template(template, where), implicit.from_template(template, where))

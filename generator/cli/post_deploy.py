@@ -62,10 +62,12 @@ def post_deploy(
     scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
     from generator.aws import ecr as aws_ecr
+    from generator.aws import implicit as aws_implicit
     from generator.aws import registry as aws_registry
     from generator.aws.client import make_client, make_session, user_errors
-    from generator.model import registry
+    from generator.model import implicit, registry
     from generator.reconcile import desired, report
+    from generator.reconcile.diff import Plan
 
     if not stack_name and not config and not stack_set:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
@@ -79,6 +81,7 @@ def post_deploy(
     wishes = None
     targets = None
     parts: list[registry.Part] = []
+    created = implicit.Implicit()  # pull-through cache rules and creation templates
     if config:
         from generator.model import config as config_module
 
@@ -87,9 +90,11 @@ def post_deploy(
         if targets is None and stack_set:
             raise InputError(str(config), "--stack-set with --config needs a targets: section in the config")
         wishes = desired.from_config(cfg, system_name)
+        system = system_name or cfg.system_name
         if cfg.registry is not None and cfg.registry.via == "post-deploy":
-            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
-                                          source="--system-name"))
+            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system, source="--system-name",
+                                          ownership=cfg.owner))
+        created = cfg.implicit.for_system(system, implicit.owner_part(cfg.name_pattern, system, cfg.owner))
     if stack_set or targets is not None:
         from generator.cli import post_deploy_fleet
 
@@ -111,8 +116,10 @@ def post_deploy(
             cfn = make_client("cloudformation", session=session, **aws)
             counter.attach(cfn)
             stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
-            wishes = desired.merge(settings for settings, _ in stacks)
-            parts = registry.distinct([part for _, part in stacks if part is not None])
+            wishes = desired.merge(settings for settings, _, _ in stacks)
+            parts = registry.distinct([part for _, part, _ in stacks if part is not None])
+            created = implicit.merged([found for _, _, found in stacks])
+        aws_implicit.wanted_settings(parts)  # bad input before any write
         # The registry documents are read beside the repositories, then reconciled after them.
         with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
             registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
@@ -122,9 +129,17 @@ def post_deploy(
             plans, outcomes, scanning = aws_registry.reconcile_all(
                 ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
             scans = registry.effective_scans(scanning, wishes, live.repositories)
-    result = report.build(plan, results, counter.counts)
-    if registry_read is not None:
-        result["registry"] = report.registry(plans, outcomes, scans)
+        extra = aws_implicit.reconcile(ecr, created, parts, {w.name for w in wishes}, concurrency,
+                                       write=not (dry_run or check)) if created or parts else None
+    if extra is not None:  # the repositories enforced templates govern join the named ones
+        plan = Plan((*plan.repositories, *extra.plan.repositories))
+        results = None if results is None else {**results, **(extra.results or {})}
+    result = report.build(plan, results, counter.counts, extra.prefixes if extra else None)
+    if registry_read is not None or (extra is not None and extra.section):
+        result["registry"] = report.registry(plans, outcomes, scans) if registry_read is not None \
+            else report.registry([], None, [])
+        if extra is not None:
+            aws_implicit.fold(result["registry"], extra)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

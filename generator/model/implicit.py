@@ -43,7 +43,6 @@ from generator.model.repository import (
 )
 
 
-
 @dataclass(frozen=True)
 class Implicit:
     rules: tuple[PullThroughCacheRule, ...] = ()
@@ -149,6 +148,21 @@ def literal_problems(targets: Any, rules: Sequence[PullThroughCacheEntry], doc: 
                         "account and region listed: give the secret's name (ecr-pullthroughcache/...), "
                         "which each target's own secret then answers to")
             for index, rule in enumerate(rules) if rule.credential and rule.credential.startswith("arn:")]
+
+
+def merged(groups: Sequence[Implicit]) -> Implicit:
+    """One config's rules and templates from several stacks (its first stack holds them); two
+    stacks that want one prefix differently would undo each other, so that is an error."""
+    rules: dict[str, PullThroughCacheRule] = {}
+    templates: dict[str, CreationTemplate] = {}
+    for group in groups:
+        for kind, found, items in (("pull-through cache rule", rules, group.rules),
+                                   ("creation template", templates, group.templates)):
+            for item in items:
+                if found.setdefault(item.prefix, item) != item:  # type: ignore[arg-type]
+                    raise InputError("--stack-name", f"two stacks want the {kind} {item.prefix!r} "
+                                     "with different settings; one config per prefix")
+    return Implicit(tuple(rules.values()), tuple(templates.values()))
 
 
 # --- in a template's Metadata, for post-deploy --stack-name ---------------------------------

@@ -11,21 +11,28 @@ from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
 from generator.model.registry import EffectiveScan
-from generator.reconcile import phrases
+from generator.reconcile import implicit, phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
 from generator.reconcile.registry_merge import DocumentPlan
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
-STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
+STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged", "implicit")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
-                 "missing": "missing", "unmanaged": "unmanaged"}
+                 "missing": "missing", "unmanaged": "unmanaged", "implicit": "implicit"}
 SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
 
 
 def build(plan: Plan, results: Mapping[Change, str | None] | None,
-          api_calls: Mapping[str, int]) -> dict[str, Any]:
-    """`results` is what apply returned (change -> error or None); None when nothing was applied."""
+          api_calls: Mapping[str, int], governed_by: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`results` is what apply returned (change -> error or None); None when nothing was applied.
+    `governed_by` maps each repository a creation template governs to the template's prefix: it is
+    reported with that `prefix`, and as `implicit` where it needed nothing."""
     repositories = [_repository(repo, results) for repo in plan.repositories]
+    for entry in repositories:
+        if governed_by and entry["repositoryName"] in governed_by:
+            entry["prefix"] = governed_by[entry["repositoryName"]]
+            if entry["status"] == "in-sync":
+                entry["status"] = "implicit"
     summary: dict[str, Any] = {"repositories": len(repositories)}
     for status in STATUSES:
         summary[_SUMMARY_KEYS[status]] = sum(1 for r in repositories if r["status"] == status)
@@ -103,7 +110,7 @@ def exit_code(report: Mapping[str, Any], check: bool) -> int:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     summary = report["summary"]
-    counts = ", ".join(f"{summary[_SUMMARY_KEYS[s]]} {s}" for s in STATUSES if summary[_SUMMARY_KEYS[s]])
+    counts = ", ".join(f"{summary[_SUMMARY_KEYS[s]]} {s}" for s in STATUSES if summary.get(_SUMMARY_KEYS[s]))
     calls = sum(summary["apiCalls"].values())
     return f"{summary['repositories']} repositories: {counts or 'none'} ({calls} API calls)"
 
@@ -116,7 +123,7 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
     console = Console(file=out, width=None if out.isatty() else 160, highlight=False, markup=False)
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
-        if repo["status"] == "in-sync":
+        if repo["status"] in ("in-sync", "implicit"):
             continue
         if not repo["changes"]:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
@@ -137,6 +144,8 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
 
 def _render_registry(section: Mapping[str, Any], console: Any) -> None:
     """Each registry document before and after (whole, as compact JSON), then scanning drift."""
+    for line in implicit.text_lines(section):
+        console.print(line, soft_wrap=True)
     for change in section["changes"]:
         console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
         console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
