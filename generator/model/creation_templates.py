@@ -15,6 +15,7 @@ from `defaults`. Pure: the model, its resolution, and which template governs a r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -34,6 +35,8 @@ PREFIX_LENGTH = (1, 256)
 MAX_DESCRIPTION = 256
 MAX_RESOURCE_TAGS = 50
 MAX_REPOSITORY_POLICY = 10_240  # RepositoryPolicyText
+# A template's KMS key must be the key's ARN (KmsKeyForRepositoryCreationTemplate), not an alias.
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-z0-9-]+\Z")
 # What a template sets of its repositories: ECR's template fields, and scan on push (post-deploy).
 TEMPLATE_SETTINGS = ("image_tag_mutability", "mutability_exclusions", "scan_on_push", "encryption",
                      "lifecycle", "lifecycle_policy_file", "access", "repository_policy_file")
@@ -90,11 +93,12 @@ class CreationTemplate:
             "encryptionConfiguration": encryption,
             "resourceTags": [{"Key": k, "Value": v} for k, v in self.resource_tags],
             "imageTagMutability": self.image_tag_mutability,
-            "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": value}
-                                                   for value in self.mutability_exclusions],
             "repositoryPolicy": self.policy_text(repository_arn),
             "lifecyclePolicy": self.lifecycle_policy.to_text(indent=None) if self.lifecycle_policy else "",
             "appliedFor": list(self.applied_for), "customRoleArn": self.custom_role_arn or ""}
+        if self.mutability_exclusions:  # the API takes 1 to 5, or none at all
+            out["imageTagMutabilityExclusionFilters"] = [{"filterType": "WILDCARD", "filter": value}
+                                                         for value in self.mutability_exclusions]
         return out
 
     def policy_text(self, repository_arn: str) -> str:
@@ -134,6 +138,11 @@ def resolve(doc: Document, entries: Sequence[CreationTemplateEntry], defaults: S
         fields = {key: getattr(entry, key) for key in TEMPLATE_SETTINGS}
         settings = repository.resolve(doc, RepositoryEntry.model_construct(name=prefix, **fields), defaults,
                                       "{name}", where, policy, problems)
+        key = settings.encryption.kms_key
+        if key is not None and not KMS_KEY_ARN.match(key):
+            problems.append(doc.problem((*where, "encryption", "kms_key"), f"{key!r}: a creation template "
+                                        "takes the KMS key's ARN (arn:aws:kms:<region>:<account>:key/<id>), "
+                                        "not an alias"))
         access = repository_policies.policy_for(entry, defaults, where)
         length = len(access.to_text(indent=None)) if access is not None else 0
         if length > MAX_REPOSITORY_POLICY:
