@@ -74,9 +74,9 @@ def read(ecr: Any, implicit: Implicit, parts: Sequence[Part], concurrency: int) 
     live = Live()
     tasks: dict[str, Callable[[], Any]] = {}
     if implicit.rules:
-        tasks["rules"] = lambda: _pages(ecr, "describe_pull_through_cache_rules", "pullThroughCacheRules")
+        tasks["rules"] = lambda: all_pages(ecr, "describe_pull_through_cache_rules", "pullThroughCacheRules")
     if implicit.templates:
-        tasks["templates"] = lambda: _pages(ecr, "describe_repository_creation_templates",
+        tasks["templates"] = lambda: all_pages(ecr, "describe_repository_creation_templates",
                                             "repositoryCreationTemplates")
     if any(part.signing is not None for part in parts):
         tasks["signing"] = lambda: aws_registry.read_document(ecr, SIGNING)
@@ -115,7 +115,7 @@ def _safely(task: Callable[[], Any]) -> tuple[Any, str | None]:
         return None, describe(exc)
 
 
-def _pages(ecr: Any, operation: str, key: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def all_pages(ecr: Any, operation: str, key: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(page, item) of every item of every page."""
     pages = ecr.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE})
     return [(page, item) for page in pages for item in page.get(key) or []]

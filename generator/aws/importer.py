@@ -50,6 +50,29 @@ def read(ecr: Any, described: Sequence[dict[str, Any]],
     return out, errors
 
 
+def read_implicit(ecr: Any, filters: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                           dict[str, str]]:
+    """The pull-through cache rules and creation templates whose prefix matches a filter (all
+    without one), every page; what could not be read is left out, with the error."""
+    from generator.aws.implicit import all_pages
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    errors = {}
+    for what, operation, key, field in (
+            ("pull-through cache rules", "describe_pull_through_cache_rules", "pullThroughCacheRules",
+             "ecrRepositoryPrefix"),
+            ("creation templates", "describe_repository_creation_templates", "repositoryCreationTemplates",
+             "prefix")):
+        try:
+            items = [item for _, item in all_pages(ecr, operation, key)]
+        except failures() as exc:
+            errors[what] = describe(exc)
+            items = []
+        found[what] = [item for item in items
+                       if not filters or any(fnmatch.fnmatchcase(item[field], f) for f in filters)]
+    return found["pull-through cache rules"], found["creation templates"], errors
+
+
 def _tags(ecr: Any, repo: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     response = ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])
     return tuple((tag["Key"], tag["Value"]) for tag in response.get("tags", []))
