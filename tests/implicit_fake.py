@@ -12,6 +12,7 @@ that governs its name, as a pull through the cache (or a push) would.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -163,6 +164,47 @@ class ImplicitFake:
             ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=template["lifecyclePolicy"])
         if template.get("repositoryPolicy"):
             ecr.set_repository_policy(repositoryName=name, policyText=template["repositoryPolicy"])
+
+
+def deploy_account_wide(template_json: str, system_name: str = "myapp") -> None:
+    """CloudFormation's part, played through the fake: create the pull-through cache rules,
+    creation templates and pull-time exclusions a rendered template (JSON) declares, with its
+    `Fn::Sub`s filled in for `system_name` in moto's account and region."""
+    import boto3
+
+    ecr = boto3.client("ecr")  # AWS_ENDPOINT_URL: the proxy, so the fake serves these
+    values = {"SystemName": system_name, "AWS::AccountId": ACCOUNT, "AWS::Region": "us-east-1",
+              "AWS::Partition": "aws"}
+    for resource in json.loads(template_json)["Resources"].values():
+        props = _filled(resource.get("Properties", {}), values)
+        if resource["Type"] == "AWS::ECR::PullThroughCacheRule":
+            ecr.create_pull_through_cache_rule(**{key[0].lower() + key[1:]: value for key, value in props.items()})
+        elif resource["Type"] == "AWS::ECR::RepositoryCreationTemplate":
+            ecr.create_repository_creation_template(
+                prefix=props["Prefix"], appliedFor=props["AppliedFor"], imageTagMutability=props["ImageTagMutability"],
+                encryptionConfiguration={"encryptionType": props["EncryptionConfiguration"]["EncryptionType"]},
+                lifecyclePolicy=props.get("LifecyclePolicy", ""), repositoryPolicy=props.get("RepositoryPolicy", ""),
+                resourceTags=props.get("ResourceTags", []), description=props.get("Description", ""),
+                **({"imageTagMutabilityExclusionFilters": [
+                    {"filterType": f["ImageTagMutabilityExclusionFilterType"],
+                     "filter": f["ImageTagMutabilityExclusionFilterValue"]}
+                    for f in props["ImageTagMutabilityExclusionFilters"]]}
+                   if props.get("ImageTagMutabilityExclusionFilters") else {}))
+        elif resource["Type"] == "AWS::ECR::PullTimeUpdateExclusion":
+            ecr.register_pull_time_update_exclusion(principalArn=props["PrincipalArn"])
+
+
+def _filled(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        text = value["Fn::Sub"]
+        for name, filled in values.items():
+            text = text.replace("${" + name + "}", filled)
+        return text
+    if isinstance(value, dict):
+        return {key: _filled(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, values) for item in value]
+    return value
 
 
 @pytest.fixture()

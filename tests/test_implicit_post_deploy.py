@@ -20,7 +20,7 @@ from generator.model import config
 from generator.render import template
 from tests.conftest import post_deploy_json, run_ecrgen
 from tests.fault_proxy import FaultProxy, Faults, fault_proxy
-from tests.implicit_fake import ACCOUNT, READS, ImplicitFake, implicit_fake
+from tests.implicit_fake import ACCOUNT, READS, ImplicitFake, deploy_account_wide, implicit_fake
 
 __all__ = ["fault_proxy", "implicit_fake"]  # the fixtures, imported for pytest
 
@@ -74,44 +74,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def deploy(project: Path, system_name: str = "myapp") -> dict[str, Any]:
-    """CloudFormation's part: create what ecrgen's template declares once per account (the rules,
-    the templates, the exclusions), through the fake, with `!Sub` filled in. Returns the template."""
-    body = template.render(template.build(config.load(project / "ecr.yaml")), "json")
-    data = json.loads(body)
-    ecr = boto3.client("ecr")  # AWS_ENDPOINT_URL: the proxy, so the fake serves these
-    values = {"SystemName": system_name, "AWS::AccountId": ACCOUNT, "AWS::Region": "us-east-1",
-              "AWS::Partition": "aws"}
-    for resource in data["Resources"].values():
-        props = _filled(resource.get("Properties", {}), values)
-        if resource["Type"] == "AWS::ECR::PullThroughCacheRule":
-            ecr.create_pull_through_cache_rule(**{key[0].lower() + key[1:]: value for key, value in props.items()})
-        elif resource["Type"] == "AWS::ECR::RepositoryCreationTemplate":
-            ecr.create_repository_creation_template(
-                prefix=props["Prefix"], appliedFor=props["AppliedFor"], imageTagMutability=props["ImageTagMutability"],
-                imageTagMutabilityExclusionFilters=[
-                    {"filterType": f["ImageTagMutabilityExclusionFilterType"],
-                     "filter": f["ImageTagMutabilityExclusionFilterValue"]}
-                    for f in props.get("ImageTagMutabilityExclusionFilters", [])],
-                encryptionConfiguration={"encryptionType": props["EncryptionConfiguration"]["EncryptionType"]},
-                lifecyclePolicy=props.get("LifecyclePolicy", ""), repositoryPolicy=props.get("RepositoryPolicy", ""),
-                resourceTags=props.get("ResourceTags", []))
-        elif resource["Type"] == "AWS::ECR::PullTimeUpdateExclusion":
-            ecr.register_pull_time_update_exclusion(principalArn=props["PrincipalArn"])
-    return data
-
-
-def _filled(value: Any, values: dict[str, str]) -> Any:
-    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        text = value["Fn::Sub"]
-        for name, filled in values.items():
-            text = text.replace("${" + name + "}", filled)
-        return text
-    if isinstance(value, dict):
-        return {key: _filled(item, values) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_filled(item, values) for item in value]
-    return value
+def deploy(project: Path) -> None:
+    """CloudFormation's part, from ecrgen's own template of the project's ecr.yaml."""
+    deploy_account_wide(template.render(template.build(config.load(project / "ecr.yaml")), "json"))
 
 
 @pytest.fixture()
