@@ -185,3 +185,15 @@ def test_the_template_records_what_post_deploy_keeps(tmp_path: Path) -> None:
     types = [resource["Type"] for resource in data["Resources"].values()]
     assert types.count("AWS::ECR::PullThroughCacheRule") == 2
     assert types.count("AWS::ECR::RepositoryCreationTemplate") == 2
+
+
+def test_the_template_route_emits_the_signing_configuration(tmp_path: Path) -> None:
+    text = CONFIG + ("registry:\n  via: template\n  signing:\n"
+                     "    - signing_profile: arn:aws:signer:us-east-1:123456789012:/signing-profiles/mine\n"
+                     "      filters: [\"${SystemName}-ecr-*\"]\n")
+    data = json.loads(template.render(template.build(load(tmp_path, text)), "json"))
+    assert data["Resources"]["EcrgenSigning"]["Properties"]["Rules"] == [
+        {"SigningProfileArn": "arn:aws:signer:us-east-1:123456789012:/signing-profiles/mine",
+         "RepositoryFilters": [{"Filter": {"Fn::Sub": "${SystemName}-ecr-*"}, "FilterType": "WILDCARD_MATCH"}]}]
+    with pytest.raises(InputError, match="registry.account_settings: no CloudFormation resource sets"):
+        load(tmp_path, text + "  account_settings: {blob_mounting: ENABLED}\n")
