@@ -195,5 +195,35 @@ def test_the_template_route_emits_the_signing_configuration(tmp_path: Path) -> N
     assert data["Resources"]["EcrgenSigning"]["Properties"]["Rules"] == [
         {"SigningProfileArn": "arn:aws:signer:us-east-1:123456789012:/signing-profiles/mine",
          "RepositoryFilters": [{"Filter": {"Fn::Sub": "${SystemName}-ecr-*"}, "FilterType": "WILDCARD_MATCH"}]}]
-    with pytest.raises(InputError, match="registry.account_settings: no CloudFormation resource sets"):
+    with pytest.raises(InputError, match=r"registry\.account_settings: no CloudFormation resource sets"):
         load(tmp_path, text + "  account_settings: {blob_mounting: ENABLED}\n")
+
+
+def test_account_wide_resources_live_in_the_first_stack_only(tmp_path: Path) -> None:
+    """Each exists once per account and region; they count against that stack's limits."""
+    from generator.render import shards
+
+    cfg = load(tmp_path, CONFIG.replace("  - name: web\n", "  - name: web\n  - name: api\n  - name: batch\n")
+               + "max_per_stack: 2\nregistry:\n  pull_time_exclusions: [arn:aws:iam::123456789012:role/scanner]\n")
+    rendered, index = shards.render_all(cfg, tmp_path / "templates" / "ecr.yaml", "json", "ecr.yaml")
+    assert index is not None and len(rendered) == 2
+    types = [[r["Type"] for r in json.loads(part.text)["Resources"].values()] for part in rendered]
+    assert types[0].count("AWS::ECR::PullThroughCacheRule") == 2 and "AWS::ECR::PullTimeUpdateExclusion" in types[0]
+    assert [t for t in types[1] if t != "AWS::ECR::Repository"] == []
+    metadata = [json.loads(part.text).get("Metadata", {}).get("ecrgen", {}) for part in rendered]
+    assert "creationTemplates" in metadata[0] and "creationTemplates" not in metadata[1]
+    assert metadata[0]["registry"] == metadata[1]["registry"]  # the same registry part in every stack
+
+
+def test_the_post_deploy_policy_gains_exactly_what_the_sections_need(tmp_path: Path) -> None:
+    def actions(text: str) -> set[str]:
+        data = json.loads(template.render(template.build(load(tmp_path, text)), "json"))
+        statements = data["Resources"][template.POST_DEPLOY_POLICY_ID]["Properties"]["PolicyDocument"]["Statement"]
+        return {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+    plain = actions("system_name: myapp\npost_deploy_policy: true\nrepositories:\n  - name: web\n")
+    full = actions(CONFIG + "post_deploy_policy: true\n")
+    assert full - plain == {"ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule",
+                            "ecr:DescribeRepositoryCreationTemplates", "ecr:UpdateRepositoryCreationTemplate",
+                            "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "iam:PassRole"}
+    assert not {a for a in plain if "PullThrough" in a or "CreationTemplate" in a or "Signing" in a}

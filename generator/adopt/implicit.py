@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator.adopt import importer
+from generator.model.implicit import owner_part
 from generator.model.pull_through_cache import FIXED_URLS
-from generator.model.registry import namespace
 
 
 def sections(rules: Sequence[Mapping[str, Any]], templates: Sequence[Mapping[str, Any]], name_pattern: str,
@@ -27,12 +27,12 @@ def sections(rules: Sequence[Mapping[str, Any]], templates: Sequence[Mapping[str
     return them); `account_arn` is any repository ARN of the registry (for a policy's
     `${AWS::...}` values)."""
     def build(system: str, defaults: dict[str, Any], files: Any, result: importer.Imported) -> dict[str, Any]:
-        ours = namespace(name_pattern, system)
-        literal = name_pattern.split("{name}", 1)[0]
+        owner = owner_part(name_pattern, system, "namespace")
+        ours, literal = owner.namespace, name_pattern.split("{name}", 1)[0]
         outside: list[str] = []
 
         def prefix(value: str) -> str:
-            if ours and value.startswith(ours):
+            if ours and owner.owns(value):
                 return literal + value[len(ours):]
             outside.append(value)
             return value

@@ -21,7 +21,6 @@ from typing import Any
 from generator.aws import ecr as aws_ecr
 from generator.aws import registry as aws_registry
 from generator.aws.ecr import describe, failures
-from generator.aws.importer import list_repositories
 from generator.base.errors import InputError
 from generator.model.creation_templates import normalized
 from generator.model.implicit import Implicit
@@ -198,7 +197,7 @@ def _implicit_plan(ecr: Any, implicit: Implicit, live: Live, named: Collection[s
     """Every repository (DescribeRepositories, every page), the ones enforced templates govern,
     their wanted policies, and the plan that brings them to their template's settings."""
     try:
-        described = list_repositories(ecr, [])
+        described = [repo for _, repo in all_pages(ecr, "describe_repositories", "repositories")]
     except failures() as exc:
         return diff.Plan(()), {}, f"cannot list the repositories the templates govern: {describe(exc)}"
     wishes = creation_templates.implicit_wishes(implicit.templates, live.templates,

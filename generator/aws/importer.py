@@ -11,6 +11,7 @@ from typing import Any
 from generator.adopt.importer import LiveRepository
 from generator.aws.client import lifecycle_policy_text, repository_policy_text
 from generator.aws.ecr import describe, failures
+from generator.aws.implicit import all_pages
 
 PAGE_SIZE = 1000  # DescribeRepositories' largest page: the fewest calls
 
@@ -54,8 +55,6 @@ def read_implicit(ecr: Any, filters: Sequence[str]) -> tuple[list[dict[str, Any]
                                                            dict[str, str]]:
     """The pull-through cache rules and creation templates whose prefix matches a filter (all
     without one), every page; what could not be read is left out, with the error."""
-    from generator.aws.implicit import all_pages
-
     found: dict[str, list[dict[str, Any]]] = {}
     errors = {}
     for what, operation, key, field in (

@@ -17,7 +17,9 @@ import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
 from generator.model.config import Config
+from generator.model.creation_templates import normalized
 from generator.model.metadata import METADATA_KEY
+from generator.model.pull_through_cache import ROOT
 from generator.model.registry import to_metadata
 from generator.model.repository import SYSTEM_NAME_PATTERN, Repository
 from generator.model.stack_limits import MAX_BODY_BYTES, MAX_OUTPUTS, MAX_RESOURCES, TemplateLimitError
@@ -251,7 +253,7 @@ def _account_wide_statements(config: Config) -> list[dict[str, Any]]:
                    "ecr:PutLifecyclePolicy"]
         if any(t.repository_policy for t in enforced):
             actions += ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
-        under = [Sub(arn + ("*" if t.prefix == "ROOT" else t.prefix.rstrip("/") + "/*")) for t in enforced]
+        under = [Sub(arn + ("*" if t.prefix == ROOT else normalized(t.prefix) + "/*")) for t in enforced]
         statements += [
             {"Sid": "ListRepositoriesEcrCreated", "Effect": "Allow", "Action": ["ecr:DescribeRepositories"],
              "Resource": Sub(arn + "*")},
