@@ -136,7 +136,6 @@ def test_report_statuses_exit_codes_and_table() -> None:
     applied = report.build(plan(wishes[:2], state), dict.fromkeys(plan(wishes[:2], state).changes), {})
     assert applied["summary"] | {"apiCalls": None} == {
         "repositories": 2, "inSync": 1, "changed": 1, "planned": 0, "failed": 0, "missing": 0, "unmanaged": 0,
-        "implicit": 0,
         "apiCalls": None}
     assert report.exit_code(applied, check=False) == 0
 

@@ -80,6 +80,10 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen lifecycle preview --live --config ecr.yaml --repository php-app": (0, "against 1 rule"),
     "ecrgen lifecycle preview --policy examples/policy.json --images examples/images.json "
     "--now 2026-01-10T12:00:00Z": (0, "freed: 2.0 GiB (2,147,483,648 bytes), saving 0.20 USD per month"),
+    "ecrgen lifecycle preview --live --repository myapp-ecr-php-app --in-use ecs,lambda":
+        (0, "in use by ecs:prod/api"),
+    "ecrgen lifecycle preview --live --repository myapp-ecr-php-app --in-use ecs --fail-on-in-use":
+        (1, "IN USE: the policy expires"),
     # docs/lint.md
     "ecrgen lint templates/ecr.yaml examples/MyStack.template.json":
         (0, "examples/MyStack.template.json:7:6: W9502 repository ApiRepository3F2A1C7E"),
@@ -94,6 +98,8 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen post-deploy --config ecr.yaml --system-name myapp": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --dry-run": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --output json": (0, '"inSync": 2'),
+    "ecrgen post-deploy --stack-name myapp-ecr --in-use ecs,lambda --pulled-within 30": (0, "2 repositories: 2 in-sync"),
+    "ecrgen post-deploy --stack-name myapp-ecr --check --in-use ecs,lambda": (0, "2 repositories: 2 in-sync"),
     # docs/post-deploy.md, what ECR creates by itself (the cache deployed, a repository cached: SETUP)
     "ecrgen template --config examples/cache.yaml --out cache/ecr.yaml": (0, "wrote cache/ecr.yaml (1 repository"),
     "ecrgen post-deploy --config examples/cache.yaml --check":
@@ -114,6 +120,17 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --ignore docs/findings-ignore.yaml":
         (1, "CVE-9999-9999  HIGH"),
     "ecrgen findings --stack-name myapp-ecr --output json": (0, '"scanStatus": "COMPLETE"'),
+    # basic scanning (moto's) says nothing of fixes or exploits: the findings still count, and a warning says so
+    "ecrgen findings --stack-name myapp-ecr --fail-on HIGH --ignore-unfixed --exploitable-only":
+        (1, "--ignore-unfixed: 2 findings do not say whether a fix exists (basic scanning); they still count"),
+    "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --vex docs/findings-vex.json --show-suppressed":
+        (1, "CVE-9999-9999  HIGH"),
+    # README.md and docs/report.md (php-app holds three images and the example policy: SETUP)
+    "ecrgen report --config ecr.yaml --out report.html": (0, "wrote report.html (html): 2 repositories"),
+    "ecrgen report --stack-name myapp-ecr --output json > report.json": (0, None),
+    "ecrgen report --all": (0, "## ECR registry report: every repository in us-east-1"),
+    "ecrgen report --repository myapp-ecr-php-app --archive-price-per-gb 0.07 --output json":
+        (0, '"archiveUsdPerGbMonth": 0.07'),
 }
 
 
@@ -276,7 +293,8 @@ def _push(ecr: Any, repository: str, tag: str) -> None:
 
 
 def _repository_with_images(repo: Path) -> None:
-    """myapp-ecr deployed; php-app holds three images and the example policy."""
+    """myapp-ecr deployed; php-app holds three images and the example policy, and the ECS
+    service prod/api runs both alpha images (the policy keeps one of them)."""
     import boto3
 
     _deploy(repo, "myapp-ecr")
@@ -285,6 +303,13 @@ def _repository_with_images(repo: Path) -> None:
         _push(ecr, "myapp-ecr-php-app", tag)
     ecr.put_lifecycle_policy(repositoryName="myapp-ecr-php-app",
                              lifecyclePolicyText=(repo / "examples" / "policy.json").read_text())
+    uri = ecr.describe_repositories(repositoryNames=["myapp-ecr-php-app"])["repositories"][0]["repositoryUri"]
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="prod")
+    definition = ecs.register_task_definition(family="api", containerDefinitions=[
+        {"name": tag, "image": f"{uri}:{tag}", "memory": 128} for tag in ("alpha-1", "alpha-2")])
+    ecs.create_service(cluster="prod", serviceName="api", desiredCount=1,
+                       taskDefinition=definition["taskDefinition"]["taskDefinitionArn"])
 
 
 def _scanned_images(repo: Path) -> None:
@@ -346,6 +371,7 @@ SETUP: dict[str, Callable[[Path], None]] = {
     "docs/lifecycle.md": _repository_with_images,
     "docs/findings.md": _scanned_images,
     "docs/lint.md": _pre_commit_repository,
+    "docs/report.md": _repository_with_images,
 }
 
 

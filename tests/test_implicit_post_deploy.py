@@ -249,3 +249,29 @@ def test_from_the_deployed_stack(shared: ImplicitFake, moto: Any, project: Path)
     assert next(r for r in report["repositories"] if r["repositoryName"] == CACHED)["prefix"] == "myapp-ecr-hub"
     again = post_deploy_json("--stack-name", "myapp-ecr", "--check", cwd=project, code=0)
     assert again["registry"]["status"] == "in-sync"
+
+
+def test_the_in_use_guard_judges_the_repositories_templates_govern(shared: ImplicitFake, moto: Any,
+                                                                  project: Path) -> None:
+    """The template keeps the 10 most recent images: a repository the cache made holds 12, and the
+    oldest two run somewhere (the in-use file says so). Its policy write is held back, as a named
+    repository's would be, unless --allow-expiring-in-use."""
+    digests = []
+    for number in range(12):
+        layer = {"digest": f"sha256:{number + 1:064x}", "size": 1000,
+                 "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": layer, "layers": [layer]}
+        image = moto.put_image(repositoryName=CACHED, imageManifest=json.dumps(manifest), imageTag=f"v{number}")
+        digests.append(image["image"]["imageId"]["imageDigest"])
+    (project / "in-use.txt").write_text("".join(f"{CACHED}@{digest}\n" for digest in digests))
+    report = post_deploy_json("--config", "ecr.yaml", "--in-use-file", "in-use.txt", cwd=project, code=1)
+    cached = next(r for r in report["repositories"] if r["repositoryName"] == CACHED)
+    (change,) = [c for c in cached["changes"] if c["setting"] == "lifecyclePolicy"]
+    assert change["status"] == "failed" and len(change["inUse"]) == 2
+    assert cached["prefix"] == "myapp-ecr-hub" and cached["status"] == "failed"
+    with pytest.raises(moto.exceptions.LifecyclePolicyNotFoundException):
+        moto.get_lifecycle_policy(repositoryName=CACHED)
+    post_deploy_json("--config", "ecr.yaml", "--in-use-file", "in-use.txt", "--allow-expiring-in-use",
+                     cwd=project, code=0)
+    assert settings(moto, CACHED) == WANTED

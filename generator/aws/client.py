@@ -96,10 +96,13 @@ def _refuse_web_page(response_dict: dict[str, Any], operation_model: Any, **_: A
     if not 200 <= status < 300:
         return  # botocore turns error pages into ClientErrors itself
     content_type = response_dict["headers"].get("content-type", "")
-    if content_type.startswith("text/html"):
-        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
     body = response_dict.get("body") or b""
-    if operation_model.metadata.get("protocol") == "json" and isinstance(body, bytes) \
+    protocol = operation_model.metadata.get("protocol")
+    # A JSON body under the wrong label (moto's Lambda labels some replies text/html) is a reply.
+    json_body = isinstance(body, bytes) and body.lstrip()[:1] in (b"{", b"[")
+    if content_type.startswith("text/html") and not (json_body and protocol in ("json", "rest-json")):
+        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
+    if protocol == "json" and isinstance(body, bytes) \
             and body.strip() and not body.lstrip().startswith(b"{"):
         raise ResponseParserError(f"HTTP {status} with {content_type or 'a reply'} that is not JSON")
 

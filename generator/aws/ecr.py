@@ -33,8 +33,10 @@ class CallCounter:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def attach(self, client: Any) -> None:
+    def attach(self, client: Any) -> Any:
+        """Count the client's calls from now on; returns the client."""
         client.meta.events.register_first("before-call.*.*", self._count)
+        return client
 
     def _count(self, event_name: str, **_: Any) -> None:
         with self._lock:
@@ -169,15 +171,19 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
 
 def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], concurrency: int, write: bool,
               progress: Callable[[str, int], Progress | None] = lambda what, total: None,
+              hold: Callable[[LiveState, diff.Plan], Collection[Change]] | None = None,
               ) -> tuple[LiveState, diff.Plan, dict[Change, str | None] | None]:
     """Read the live state of `wishes` (with only the policies they want), plan, and write when
-    `write`. Returns the live state, the plan, and what apply returned (None: nothing written)."""
+    `write`. Returns the live state, the plan, and what apply returned (None: nothing written).
+    `hold` (the in-use guard) sees the plan first and names the changes not to write."""
     policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
     access_wanted = {w.name for w in wishes if w.repository_policy is not None}
     live = read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
                 progress("reading policies", len(policy_wanted) + len(access_wanted)),
                 repository_policy_wanted=access_wanted)
     plan = diff.plan(wishes, live)
+    held = hold(live, plan) if hold is not None else ()
     if not write:
         return live, plan, None
-    return live, plan, apply(ecr, plan.changes, concurrency, progress("writing changes", len(plan.changes)))
+    changes = [change for change in plan.changes if change not in held]
+    return live, plan, apply(ecr, changes, concurrency, progress("writing changes", len(changes)))

@@ -26,6 +26,7 @@ from generator.model.creation_templates import normalized
 from generator.model.implicit import Implicit
 from generator.model.registry import Part
 from generator.reconcile import creation_templates, diff, pull_through_cache, registry_settings
+from generator.reconcile.desired import RepositorySettings
 from generator.reconcile.implicit import Account, ItemPlan, item_entries, registry_status
 from generator.reconcile.registry_merge import SIGNING, Conflict, merge
 
@@ -53,7 +54,7 @@ class Outcome:
     section: dict[str, Any]
     plan: diff.Plan
     results: dict[diff.Change, str | None] | None
-    prefixes: dict[str, str]
+    prefixes: dict[str, str] | None  # None: no template is enforced
 
 
 def wanted_settings(parts: Sequence[Part]) -> list[tuple[str, str]]:
@@ -133,20 +134,29 @@ def _exclusions(ecr: Any) -> list[str]:
             return found
 
 
+Hold = Callable[[diff.LiveState, diff.Plan], Collection[diff.Change]]
+
+
 def reconcile(ecr: Any, implicit: Implicit, parts: Sequence[Part], named: Collection[str],
-              concurrency: int, write: bool) -> Outcome:
+              concurrency: int, write: bool,
+              hold_for: Callable[[Sequence[RepositorySettings]], Hold] | None = None) -> Outcome:
     """Read, plan, and when `write`, write what differs; the report's sections and the plan of
-    the repositories enforced templates govern."""
+    the repositories enforced templates govern. `hold_for` gives the in-use guard for those
+    repositories, which names the lifecycle writes to hold back (as for named repositories)."""
     live = read(ecr, implicit, parts, concurrency)
     account = Account(live.registry_id, ecr.meta.region_name, ecr.meta.partition)
-    prefixes: dict[str, str] = {}
+    prefixes: dict[str, str] | None = None
     plan, results = diff.Plan(()), None
     governed: dict[str, int] = {}
     # Which template governs a repository depends on every team's templates: unknown, none is enforced.
+    held: Collection[diff.Change] = ()
     if any(t.enforce_existing for t in implicit.templates) and "templates" not in live.errors:
-        plan, prefixes, listing_error = _implicit_plan(ecr, implicit, live, named, account, concurrency)
+        plan, prefixes, listing_error, state, wishes = _implicit_plan(ecr, implicit, live, named, account,
+                                                                      concurrency)
         if listing_error:
             live.errors.setdefault("templates", listing_error)
+        if hold_for is not None and wishes:
+            held = hold_for(wishes)(state, plan)
         for prefix in prefixes.values():
             governed[prefix] = governed.get(prefix, 0) + 1
     rule_plans = pull_through_cache.plan(implicit.rules, live.rules, account, live.errors.get("rules"))
@@ -169,7 +179,7 @@ def reconcile(ecr: Any, implicit: Implicit, parts: Sequence[Part], named: Collec
             settings = pool.submit(_write_settings, ecr, setting_plans, concurrency)
             signing = pool.submit(aws_registry.reconcile, ecr, SIGNING, parts, live.registry_id) \
                 if signing_error is None and signing_after != signing_before else None
-            results = aws_ecr.apply(ecr, plan.changes, concurrency)
+            results = aws_ecr.apply(ecr, [c for c in plan.changes if c not in held], concurrency)
             item_results, setting_results = items.result(), settings.result()
             if signing is not None:
                 outcome = signing.result()
@@ -193,13 +203,15 @@ def reconcile(ecr: Any, implicit: Implicit, parts: Sequence[Part], named: Collec
 
 
 def _implicit_plan(ecr: Any, implicit: Implicit, live: Live, named: Collection[str], account: Account,
-                   concurrency: int) -> tuple[diff.Plan, dict[str, str], str | None]:
+                   concurrency: int) -> tuple[diff.Plan, dict[str, str], str | None, diff.LiveState,
+                                              list[RepositorySettings]]:
     """Every repository (DescribeRepositories, every page), the ones enforced templates govern,
     their wanted policies, and the plan that brings them to their template's settings."""
     try:
         described = [repo for _, repo in all_pages(ecr, "describe_repositories", "repositories")]
     except failures() as exc:
-        return diff.Plan(()), {}, f"cannot list the repositories the templates govern: {describe(exc)}"
+        return (diff.Plan(()), {}, f"cannot list the repositories the templates govern: {describe(exc)}",
+                diff.LiveState(), [])
     wishes = creation_templates.implicit_wishes(implicit.templates, live.templates,
                                                 [r["repositoryName"] for r in described], named, account)
     prefixes = {wish.name: prefix for wish, prefix in wishes}
@@ -208,7 +220,7 @@ def _implicit_plan(ecr: Any, implicit: Implicit, live: Live, named: Collection[s
         ecr, [r for r in described if r["repositoryName"] in prefixes],
         {w.name for w in settings if w.lifecycle_policy is not None},
         {w.name for w in settings if w.repository_policy is not None}, concurrency)
-    return diff.plan(settings, state), prefixes, None
+    return diff.plan(settings, state), prefixes, None, state, settings
 
 
 def _write_items(ecr: Any, plans: Sequence[ItemPlan], concurrency: int) -> dict[str, str | None]:

@@ -16,11 +16,17 @@ def desired_from_stack(cfn: Any, stack: str) -> list[desired.RepositorySettings]
     return read_stack(cfn, stack)[0]
 
 
-def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None,
-                                             implicit.Implicit]:
-    """Each repository's desired settings, the registry part the template's top-level
-    `Metadata.ecrgen` asks for (None without one), and the pull-through cache rules and creation
-    templates it records.
+def read_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None]:
+    """Each repository's desired settings, and the registry part the template's top-level
+    `Metadata.ecrgen` asks for (None without one)."""
+    settings, part, _ = read_whole_stack(cfn, stack)
+    return settings, part
+
+
+def read_whole_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySettings], registry.Part | None,
+                                                   implicit.Implicit]:
+    """`read_stack`'s, and the pull-through cache rules and creation templates the template's
+    top-level `Metadata.ecrgen` records.
 
     Reads the stack's template (one GetTemplate) and resources (ListStackResources, every page),
     and its parameters (DescribeStacks) only when a repository setting uses an intrinsic function.

@@ -9,12 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from generator.base.errors import InputError
-from generator.cli import aws_options
+from generator.cli import aws_options, in_use_options
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
+
+if TYPE_CHECKING:
+    from generator.model.in_use import Sources
+    from generator.reconcile.desired import RepositorySettings
 
 PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
 
@@ -49,6 +54,11 @@ def post_deploy(
     output: Output = typer.Option(Output.text, "--output", "-o", help="text (a table) or json."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Parallel API calls (1-64)."),
+    in_use: str = in_use_options.IN_USE,
+    pulled_within: int = in_use_options.PULLED_WITHIN,
+    in_use_file: Path = in_use_options.IN_USE_FILE,
+    allow_expiring_in_use: bool = typer.Option(False, "--allow-expiring-in-use",
+                                               help="Write a lifecycle policy that expires images in use."),
 ) -> None:
     """Reconcile live ECR with the desired tag mutability, scan on push, lifecycle and repository policy.
 
@@ -57,9 +67,13 @@ def post_deploy(
     With `registry:` in ecr.yaml (or the stack's Metadata), also merges this config's part of the
     registry's scanning, replication and policy documents, leaving every other team's part alone.
 
+    With --in-use, --pulled-within, --in-use-file (or `in_use:` in ecr.yaml), a lifecycle policy
+    that would expire or archive an image in use is not written, and a policy in sync that will
+    is reported at-risk; repositories with protect_in_use get shield tags on their images in use.
+
     Exit codes: 0 in sync or fixed (or planned with --dry-run; unmanaged settings alone), 1 drift
-    found with --check, a repository or registry document failed, a repository is missing or not
-    scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
+    found with --check, a repository or registry document failed, a repository is missing, at risk
+    or not scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
     from generator.aws import ecr as aws_ecr
     from generator.aws import implicit as aws_implicit
@@ -81,6 +95,7 @@ def post_deploy(
     wishes = None
     targets = None
     parts: list[registry.Part] = []
+    sought = in_use_options.sources(in_use, pulled_within, in_use_file)
     created = implicit.Implicit()  # pull-through cache rules and creation templates
     if config:
         from generator.model import config as config_module
@@ -90,6 +105,7 @@ def post_deploy(
         if targets is None and stack_set:
             raise InputError(str(config), "--stack-set with --config needs a targets: section in the config")
         wishes = desired.from_config(cfg, system_name)
+        sought = in_use_options.sources(in_use, pulled_within, in_use_file, cfg.in_use)
         system = system_name or cfg.system_name
         if cfg.registry is not None and cfg.registry.via == "post-deploy":
             parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system, source="--system-name",
@@ -98,43 +114,68 @@ def post_deploy(
     if stack_set or targets is not None:
         from generator.cli import post_deploy_fleet
 
+        if sought or allow_expiring_in_use:
+            raise InputError("post-deploy", "in-use discovery (--in-use, --pulled-within, --in-use-file, "
+                             "in_use:) does not run across a StackSet yet: run post-deploy per stack")
+
         raise typer.Exit(post_deploy_fleet.run(
             stack_set, _split(accounts), _split(regions), execution_role, aws, concurrency,
             write=not (dry_run or check), check=check, as_json=output is Output.json, targets=targets))
     if accounts or regions or execution_role:
         raise InputError("post-deploy", "--accounts, --regions and --execution-role only apply with "
                          "--stack-set or a config with targets")
+    if allow_expiring_in_use and not sought:
+        raise InputError("--allow-expiring-in-use", "only applies with in-use discovery: --in-use, "
+                         "--pulled-within, --in-use-file or in_use: in ecr.yaml")
+    uses = in_use_options.file_uses(sought)
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         session = make_session(aws["profile"])  # one for both clients: each session reads every model
         ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
         if wishes is None:
-            from generator.aws.stack import read_stack
+            from generator.aws.stack import read_whole_stack
             from generator.aws.stack_names import expand
 
             cfn = make_client("cloudformation", session=session, **aws)
             counter.attach(cfn)
-            stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
+            stacks = [read_whole_stack(cfn, name) for name in expand(cfn, stack_name)]
             wishes = desired.merge(settings for settings, _, _ in stacks)
             parts = registry.distinct([part for _, part, _ in stacks if part is not None])
             created = implicit.merged([found for _, _, found in stacks])
         aws_implicit.wanted_settings(parts)  # bad input before any write
-        # The registry documents are read beside the repositories, then reconciled after them.
-        with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
+        _protection_needs_sources(wishes, sought)
+        # The registry documents and the images in use are read beside the repositories.
+        with ThreadPoolExecutor(2) as background, _progress(len(wishes)) as progress:
             registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
+            guard = None
+            if sought:
+                from generator.aws.in_use import start_guard
+
+                def client(service: str) -> object:
+                    return counter.attach(make_client(service, session=session, **aws))
+
+                guard = start_guard(ecr, client, background, wishes, sought, uses,
+                                    allow=allow_expiring_in_use, write=not (dry_run or check),
+                                    concurrency=concurrency)
             live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write=not (dry_run or check),
-                                                    progress=progress)
+                                                    progress=progress, hold=guard)
         if registry_read is not None:
             plans, outcomes, scanning = aws_registry.reconcile_all(
                 ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
             scans = registry.effective_scans(scanning, wishes, live.repositories)
-        extra = aws_implicit.reconcile(ecr, created, parts, {w.name for w in wishes}, concurrency,
-                                       write=not (dry_run or check)) if created or parts else None
+        extra = None
+        if created or parts:  # the guard, if any, also judges lifecycle writes under enforced templates
+            extra = aws_implicit.reconcile(ecr, created, parts, {w.name for w in wishes}, concurrency,
+                                           write=not (dry_run or check),
+                                           hold_for=guard.for_wishes if guard else None)
     if extra is not None:  # the repositories enforced templates govern join the named ones
         plan = Plan((*plan.repositories, *extra.plan.repositories))
         results = None if results is None else {**results, **(extra.results or {})}
-    result = report.build(plan, results, counter.counts, extra.prefixes if extra else None)
+    result = report.build(plan, results, counter.counts, guard.verdicts if guard else None,
+                          extra.prefixes if extra else None)
+    if guard is not None:
+        result["inUse"] = guard.summary()
     if registry_read is not None or (extra is not None and extra.section):
         result["registry"] = report.registry(plans, outcomes, scans) if registry_read is not None \
             else report.registry([], None, [])
@@ -145,6 +186,16 @@ def post_deploy(
     else:
         report.render_text(result, sys.stdout)
     raise typer.Exit(report.exit_code(result, check))
+
+
+def _protection_needs_sources(wishes: list[RepositorySettings], sought: Sources) -> None:
+    """Shield tags follow what is in use: without a source to say so, protection cannot run."""
+    protected = [wish.name for wish in wishes if wish.protect_in_use]
+    if protected and not sought:
+        named = ", ".join(protected[:3]) + (" ..." if len(protected) > 3 else "")
+        raise InputError("post-deploy", f"{named} want protect_in_use, which needs to know the images in "
+                         "use: pass --in-use ecs,lambda, --pulled-within DAYS or --in-use-file FILE (or set "
+                         "in_use: in ecr.yaml)")
 
 
 def _split(values: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ from generator.base.source import Document, Path_
 from generator.model import implicit, repository, targets
 from generator.model.creation_templates import CreationTemplateEntry
 from generator.model.implicit import Implicit
+from generator.model.in_use import InUseSection, Sources
 from generator.model.notifications import Notifications, NotificationSettings, resolve_notifications
 from generator.model.policy_files import LifecyclePolicies, RepositoryPolicies
 from generator.model.pull_through_cache import PullThroughCacheEntry
@@ -51,6 +52,7 @@ class ConfigFile(Strict):
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
     notifications: Notifications | None = None
     registry: RegistrySection | None = None
+    in_use: InUseSection | None = None
     owner: Literal["namespace", "registry"] = "namespace"  # registry: this config owns the whole registry
     pull_through_cache: list[PullThroughCacheEntry] = Field(default_factory=list)
     creation_templates: list[CreationTemplateEntry] = Field(default_factory=list)
@@ -69,6 +71,7 @@ class Config:
     targets: Targets | None = None    # where a StackSet deploys the templates
     notifications: NotificationSettings | None = None
     registry: RegistrySection | None = None  # resolved per SystemName by registry.resolve
+    in_use: Sources | None = None     # where post-deploy and the preview find images in use
     owner: str = "namespace"  # `owner: registry`: prefixes outside the namespace are this config's
     implicit: Implicit = field(default_factory=Implicit)  # pull-through cache rules, creation templates
     # Of several stacks, only the first holds the account-wide resources (pull-through cache rules,
@@ -91,7 +94,8 @@ def load(path: Path | str) -> Config:
 
 
 def _by_line(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: p.line or 0)
+    """Each problem once (a shared policy may be judged for many repositories), by line."""
+    return sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
 
 
 # --- pydantic errors as user messages -------------------------------------------------------
@@ -106,7 +110,7 @@ def _pydantic_problem(doc: Document, err: Any) -> Problem:
         return doc.problem(loc, "is required")
     if kind == "value_error":
         return doc.problem(loc, str(ctx.get("error", err["msg"])))
-    return doc.problem(loc, plain_message(err))
+    return doc.problem(loc, plain_message(err, doc.written.get(loc)))
 
 
 def _unknown_key(loc: Path_, doc: Document) -> str:
@@ -159,14 +163,20 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
 
     policies = LifecyclePolicies(doc, base, problems)
     repository_policies = RepositoryPolicies(doc, base, problems)
-    default_policy = policies.get(raw.defaults, ("defaults",))
+    default_policies: dict[Path_ | None, Any] = {}  # by where protect_in_use applies (None: nowhere)
     repositories: list[Repository] = []
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for index, entry in enumerate(raw.repositories):
         at: Path_ = ("repositories", index)
         own = entry.lifecycle is not None or entry.lifecycle_policy_file is not None
-        policy = policies.get(entry, at) if own else default_policy
+        protect_at = repository.protection_at(entry, raw.defaults, at)
+        if own:
+            policy = policies.get(entry, at, protect_at)
+        else:
+            if protect_at not in default_policies:
+                default_policies[protect_at] = policies.get(raw.defaults, ("defaults",), protect_at)
+            policy = default_policies[protect_at]
         repo = repository.resolve(doc, entry, raw.defaults, raw.name_pattern, at, policy, problems)
         repo = replace(repo, access_policy=repository_policies.policy_for(entry, raw.defaults, at))
         physical = repo.physical_name(raw.system_name)
@@ -206,4 +216,6 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
                   notifications=notified, registry=raw.registry,
-                  max_per_stack=raw.max_per_stack, targets=raw.targets, owner=raw.owner, implicit=created)
+                  max_per_stack=raw.max_per_stack, targets=raw.targets,
+                  in_use=raw.in_use.to_sources(base) if raw.in_use else None, owner=raw.owner,
+                  implicit=created)

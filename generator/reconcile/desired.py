@@ -52,6 +52,7 @@ class RepositorySettings:
     # With ${AWS::AccountId} (and Region, Partition) placeholders, filled from the live ARN.
     repository_policy: repository_policy.Policy | None = None
     unmanaged: tuple[Unmanaged, ...] = ()
+    protect_in_use: bool = False  # keep shield tags on the images in use (model.protection)
 
     def differences(self, other: RepositorySettings) -> list[str]:
         """`setting: this vs that` for each setting that the two want differently."""
@@ -73,7 +74,7 @@ class RepositorySettings:
         mode = self.image_tag_mutability
         wishes = {"imageTagMutability": None if mode is None else (mode, self.exclusion_filters),
                   "scanOnPush": self.scan_on_push, "lifecyclePolicy": self.lifecycle_policy,
-                  "repositoryPolicy": self.repository_policy}
+                  "repositoryPolicy": self.repository_policy, "protectInUse": self.protect_in_use}
         wishes.update((u.setting, u) for u in self.unmanaged)
         return wishes
 
@@ -108,7 +109,8 @@ def from_config(config: Config, system_name: str | None = None) -> list[Reposito
         name=repo.physical_name(system), origin=f"{config.source}: {repo.name}",
         image_tag_mutability=repo.image_tag_mutability,
         exclusion_filters=frozenset(repo.mutability_exclusions), scan_on_push=repo.scan_on_push,
-        lifecycle_policy=repo.policy, repository_policy=repo.access_policy)
+        lifecycle_policy=repo.policy, repository_policy=repo.access_policy,
+        protect_in_use=repo.protect_in_use)
         for repo in config.repositories]
 
 
@@ -175,10 +177,15 @@ def _from_metadata(name: str, origin: str, meta: dict[str, Any], at: str,
         problems.append(Problem(f"must be true or false, got {scan!r}", f"{at}.scanOnPush"))
         scan = None
     policy = _policy(meta.get("lifecyclePolicy"), f"{at}.lifecyclePolicy", problems)
+    protect = meta.get("protectInUse", False)
+    if not isinstance(protect, bool):
+        problems.append(Problem(f"must be true or false, got {protect!r}", f"{at}.protectInUse"))
+        protect = False
     return RepositorySettings(name, origin, mode if mode in MUTABILITIES else None,
                               _filters(mode, filters), scan, policy,
                               repository_policy=_access_policy(meta.get("repositoryPolicy"),
-                                                               f"{at}.repositoryPolicy", problems))
+                                                               f"{at}.repositoryPolicy", problems),
+                              protect_in_use=protect and policy is not None)
 
 
 def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, problems: list[Problem],

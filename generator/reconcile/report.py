@@ -11,30 +11,39 @@ from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
 from generator.model.registry import EffectiveScan
-from generator.reconcile import implicit, phrases
+from generator.reconcile import implicit, in_use, phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
 from generator.reconcile.registry_merge import DocumentPlan
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
-STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged", "implicit")
+STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
-                 "missing": "missing", "unmanaged": "unmanaged", "implicit": "implicit"}
-SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
+                 "missing": "missing", "unmanaged": "unmanaged", "at-risk": "atRisk", "implicit": "implicit"}
+SUMMARY_KEYS = tuple(_SUMMARY_KEYS[s] for s in STATUSES)  # the summary's count per status, in order
 
 
-def build(plan: Plan, results: Mapping[Change, str | None] | None,
-          api_calls: Mapping[str, int], governed_by: Mapping[str, str] | None = None) -> dict[str, Any]:
+def build(plan: Plan, results: Mapping[Change, str | None] | None, api_calls: Mapping[str, int],
+          verdicts: Mapping[str, in_use.Verdict] | None = None,
+          governed_by: Mapping[str, str] | None = None) -> dict[str, Any]:
     """`results` is what apply returned (change -> error or None); None when nothing was applied.
-    `governed_by` maps each repository a creation template governs to the template's prefix: it is
-    reported with that `prefix`, and as `implicit` where it needed nothing."""
+    `verdicts` are the in-use guard's, by repository (None: no in-use discovery). `governed_by`
+    maps each repository an enforced creation template governs to the template's prefix (None:
+    no template is enforced): it is reported with that `prefix`, and as `implicit` where it
+    needed nothing."""
     repositories = [_repository(repo, results) for repo in plan.repositories]
     for entry in repositories:
+        if verdicts and entry["repositoryName"] in verdicts:
+            in_use.annotate(entry, verdicts[entry["repositoryName"]], applied=results is not None)
         if governed_by and entry["repositoryName"] in governed_by:
             entry["prefix"] = governed_by[entry["repositoryName"]]
             if entry["status"] == "in-sync":
                 entry["status"] = "implicit"
     summary: dict[str, Any] = {"repositories": len(repositories)}
-    for status in STATUSES:
+    # `at-risk` exists only where the in-use guard ran, `implicit` only where templates are
+    # enforced: a run without them reports as it always did.
+    optional = [status for status, ran in (("at-risk", verdicts), ("implicit", governed_by))
+                if ran is not None]
+    for status in (*STATUSES, *optional):
         summary[_SUMMARY_KEYS[status]] = sum(1 for r in repositories if r["status"] == status)
     summary["apiCalls"] = dict(sorted(api_calls.items()))
     return {"repositories": repositories, "summary": summary}
@@ -96,13 +105,14 @@ def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, st
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
-    """1 when a repository or registry document failed, a repository is missing or is not
-    scanned as wanted, or when `check` finds anything to change.
+    """1 when a repository or registry document failed, a repository is missing, at risk (its
+    policy will expire an image in use) or is not scanned as wanted, or when `check` finds
+    anything to change.
 
     Unmanaged settings never make 1: nothing could be compared, so nothing is known to drift."""
     summary = report["summary"]
     section = report.get("registry") or {"status": "in-sync", "scanning": []}
-    if summary["failed"] or summary["missing"] or section["status"] == "failed" or \
+    if summary["failed"] or summary["missing"] or summary.get("atRisk") or section["status"] == "failed" or \
             any(s["status"] == "drift" for s in section["scanning"]):
         return 1
     return 1 if check and (summary["planned"] or section["status"] == "planned") else 0
@@ -110,7 +120,7 @@ def exit_code(report: Mapping[str, Any], check: bool) -> int:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     summary = report["summary"]
-    counts = ", ".join(f"{summary[_SUMMARY_KEYS[s]]} {s}" for s in STATUSES if summary.get(_SUMMARY_KEYS[s]))
+    counts = ", ".join(f"{summary[key]} {s}" for s, key in _SUMMARY_KEYS.items() if summary.get(key))
     calls = sum(summary["apiCalls"].values())
     return f"{summary['repositories']} repositories: {counts or 'none'} ({calls} API calls)"
 
@@ -123,9 +133,10 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
     console = Console(file=out, width=None if out.isatty() else 160, highlight=False, markup=False)
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
-        if repo["status"] in ("in-sync", "implicit"):
+        extra = in_use.rows(repo)
+        if repo["status"] in ("in-sync", "implicit") and not extra:
             continue
-        if not repo["changes"]:
+        if not repo["changes"] and not extra:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
             if change["status"] == "unmanaged":
@@ -135,6 +146,8 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
             table.add_row(repo["repositoryName"], change["setting"],
                           *_readable(change["from"], change["to"], change["setting"]),
                           _status(change["status"], change["error"]))
+        for row in extra:
+            table.add_row(repo["repositoryName"], *row)
     if table.row_count:
         console.print(table)
     if report.get("registry"):

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
+from generator.model import in_use
 from generator.model.config import Config
 from generator.model.creation_templates import normalized
 from generator.model.metadata import METADATA_KEY
@@ -140,6 +141,8 @@ def desired_metadata(repo: Repository) -> dict[str, Any]:
         meta["lifecyclePolicy"] = repo.policy.to_aws()
     if repo.access_policy:  # as in RepositoryPolicyText; post-deploy fills ${AWS::...} from the ARN
         meta["repositoryPolicy"] = repo.access_policy.to_cfn()
+    if repo.protect_in_use:  # post-deploy keeps shield tags on the images in use
+        meta["protectInUse"] = True
     return {METADATA_KEY: meta}
 
 
@@ -195,6 +198,7 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
                "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy"]
     if any(repo.access_policy for repo in config.repositories):
         actions += ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
+    actions += in_use_actions(config)
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -205,6 +209,10 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
              "Resource": Ref("AWS::StackId")},
         ],
     }
+    if config.in_use is not None and config.in_use.services:
+        # Discovery reads the whole account and region: these list and describe calls take "*".
+        document["Statement"].append({"Sid": "FindImagesInUse", "Effect": "Allow",
+                                      "Action": in_use.iam_actions(config.in_use.services), "Resource": "*"})
     if config.registry is not None and config.registry.via == "post-deploy":
         # Registry-wide actions take no resource ARN: the account and region's one document.
         document["Statement"].append(
@@ -260,6 +268,19 @@ def _account_wide_statements(config: Config) -> list[dict[str, Any]]:
             {"Sid": "EnforceTemplatesOnRepositoriesEcrCreated", "Effect": "Allow", "Action": actions,
              "Resource": under}]
     return statements
+
+
+def in_use_actions(config: Config) -> list[str]:
+    """The repository actions the in-use guard and protection need: the images to evaluate the
+    policy on; to keep shield tags, the manifest to tag (BatchGetImage), the tag (PutImage) and
+    taking a shield tag off an image no longer in use (BatchDeleteImage, never on a last tag)."""
+    actions = []
+    protected = any(repo.protect_in_use for repo in config.repositories)
+    if config.in_use is not None or protected:
+        actions.append("ecr:DescribeImages")
+    if protected:
+        actions += ["ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"]
+    return actions
 
 
 # --- rendering ------------------------------------------------------------------------------
