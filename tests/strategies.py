@@ -68,9 +68,12 @@ def configs(draw: st.DrawFn, max_repositories: int = 6) -> dict[str, Any]:
     """A valid ecr.yaml as data."""
     names = draw(st.lists(NAME, min_size=1, max_size=max_repositories, unique_by=_logical)
                  .filter(lambda ns: len({n for n in ns}) == len(ns)))
+    physical = draw(st.sampled_from(["none", "some", "all"]))  # all: nothing uses ${SystemName}
     repositories = []
     for name in names:
         repo: dict[str, Any] = {"name": name}
+        if physical == "all" or (physical == "some" and draw(st.booleans())):
+            repo["physical_name"] = f"legacy/{name}"
         mode = draw(st.sampled_from(["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION",
                                      "MUTABLE_WITH_EXCLUSION", None]))
         if mode:

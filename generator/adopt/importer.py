@@ -247,12 +247,15 @@ def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any]
     read = frozenset(a.lower() for a in access.READ_ACTIONS)
     push = read | frozenset(a.lower() for a in access.UPLOAD_ACTIONS)
     for st in policy.statements:
+        if st.effect != "Allow" or st.not_principal or st.not_action or st.resources is not None:
+            return None
+        service = _service(st)
+        if service:
+            grants["pull"].setdefault("services", []).append(service)
+            continue
         actions = frozenset(a.lower() for a in st.actions)
         kind = "pull" if actions == read else "push" if actions == push else None
-        if (kind is None or st.effect != "Allow" or st.not_principal or st.not_action
-                or st.resources is not None):
-            return None
-        if not _add_grant(grants[kind], st):
+        if kind is None or not _add_grant(grants[kind], st):
             return None
     section = {kind: grant for kind, grant in grants.items() if grant}
     try:
@@ -262,22 +265,38 @@ def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any]
     return section if rendered.key() == policy.key() else None
 
 
+def _service(st: repository_policy.Statement) -> str | None:
+    """The `services:` name whose statement `st` is, by principal, actions and condition (its
+    values, the accounts, are checked when the whole section is rendered back)."""
+    if len(st.principals) != 1 or st.principals[0][0] != "Service" or len(st.conditions) != 1:
+        return None
+    operator, key, _ = st.conditions[0]
+    for name, service in access.SERVICES.items():
+        if (st.principals[0][1] == service.principal
+                and {a.lower() for a in st.actions} == {a.lower() for a in service.actions}
+                and (operator, key.lower()) == (service.operator, service.condition_key.lower())):
+            return name
+    return None
+
+
 def _add_grant(grant: dict[str, Any], st: repository_policy.Statement) -> bool:
-    if not st.conditions and all(kind == "AWS" for kind, _ in st.principals):
+    everyone = all(principal in (("*", "*"), ("AWS", "*")) for principal in st.principals)
+    if not st.conditions and not everyone and all(kind == "AWS" for kind, _ in st.principals):
         for _, value in st.principals:
             root = re.fullmatch(r"arn:[a-z-]+:iam::([0-9]{12}):root", value)
             account = root.group(1) if root else value if access.ACCOUNT.match(value) else None
             key, item = ("accounts", account) if account else ("roles", value)
             grant.setdefault(key, []).append(item)
         return True
-    if st.principals != (("*", "*"),) or len(st.conditions) != 1:
+    if not everyone or len(st.conditions) != 1:  # `"*"` and `{"AWS": "*"}` mean the same
         return False
     operator, key, values = st.conditions[0]
-    if (operator, key) == ("StringEquals", "aws:PrincipalOrgID") and len(values) == 1 \
+    key = key.lower()  # condition key names are case-insensitive
+    if (operator, key) == ("StringEquals", "aws:principalorgid") and len(values) == 1 \
             and "organization" not in grant:
         grant["organization"] = values[0]
         return True
-    if (operator, key) == ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths"):
+    if (operator, key) == ("ForAnyValue:StringLike", "aws:principalorgpaths"):
         grant.setdefault("org_paths", []).extend(values)
         return True
     return False

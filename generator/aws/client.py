@@ -98,9 +98,12 @@ def _refuse_web_page(response_dict: dict[str, Any], operation_model: Any, **_: A
     content_type = response_dict["headers"].get("content-type", "")
     body = response_dict.get("body") or b""
     protocol = operation_model.metadata.get("protocol")
-    # A JSON body under the wrong label (moto's Lambda labels some replies text/html) is a reply.
-    json_body = isinstance(body, bytes) and body.lstrip()[:1] in (b"{", b"[")
-    if content_type.startswith("text/html") and not (json_body and protocol in ("json", "rest-json")):
+    # What is labelled text/html but is no web page: a JSON body (moto's Lambda labels some
+    # replies so), or the empty reply of a non-JSON API (S3 answers PutObject with nothing).
+    stripped = body.strip() if isinstance(body, bytes) else b""
+    json_body = stripped[:1] in (b"{", b"[") and protocol in ("json", "rest-json")
+    empty_reply = not stripped and protocol != "json"
+    if content_type.startswith("text/html") and not (json_body or empty_reply):
         raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
     if protocol == "json" and isinstance(body, bytes) \
             and body.strip() and not body.lstrip().startswith(b"{"):

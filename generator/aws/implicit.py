@@ -97,7 +97,7 @@ def read(ecr: Any, implicit: Implicit, parts: Sequence[Part], concurrency: int) 
             live.templates = {normalized(t["prefix"]): t for _, t in value}
             live.registry_id = next((page.get("registryId", "") for page, _ in value), "") or live.registry_id
         elif key == "signing":
-            live.signing, registry_id = value
+            live.signing, registry_id, _ = value
             live.registry_id = live.registry_id or registry_id
         elif key == "exclusions":
             live.exclusions = value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +17,8 @@ from generator.cli import aws_options, in_use_options
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from generator.model.in_use import Sources
     from generator.reconcile.desired import RepositorySettings
 
@@ -77,11 +78,10 @@ def post_deploy(
     """
     from generator.aws import ecr as aws_ecr
     from generator.aws import implicit as aws_implicit
-    from generator.aws import registry as aws_registry
+    from generator.aws import post_deploy as aws_post_deploy
     from generator.aws.client import make_client, make_session, user_errors
     from generator.model import implicit, registry
     from generator.reconcile import desired, report
-    from generator.reconcile.diff import Plan
 
     if not stack_name and not config and not stack_set:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
@@ -145,42 +145,21 @@ def post_deploy(
             created = implicit.merged([found for _, _, found in stacks])
         aws_implicit.wanted_settings(parts)  # bad input before any write
         _protection_needs_sources(wishes, sought)
-        # The registry documents and the images in use are read beside the repositories.
-        with ThreadPoolExecutor(2) as background, _progress(len(wishes)) as progress:
-            registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
-            guard = None
-            if sought:
-                from generator.aws.in_use import start_guard
+        start_guard = None
+        if sought:
+            from generator.aws import in_use as aws_in_use
 
-                def client(service: str) -> object:
-                    return counter.attach(make_client(service, session=session, **aws))
+            def client(service: str) -> object:
+                return counter.attach(make_client(service, session=session, **aws))
 
-                guard = start_guard(ecr, client, background, wishes, sought, uses,
-                                    allow=allow_expiring_in_use, write=not (dry_run or check),
-                                    concurrency=concurrency)
-            live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write=not (dry_run or check),
-                                                    progress=progress, hold=guard)
-        if registry_read is not None:
-            plans, outcomes, scanning = aws_registry.reconcile_all(
-                ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
-            scans = registry.effective_scans(scanning, wishes, live.repositories)
-        extra = None
-        if created or parts:  # the guard, if any, also judges lifecycle writes under enforced templates
-            extra = aws_implicit.reconcile(ecr, created, parts, {w.name for w in wishes}, concurrency,
-                                           write=not (dry_run or check),
-                                           hold_for=guard.for_wishes if guard else None)
-    if extra is not None:  # the repositories enforced templates govern join the named ones
-        plan = Plan((*plan.repositories, *extra.plan.repositories))
-        results = None if results is None else {**results, **(extra.results or {})}
-    result = report.build(plan, results, counter.counts, guard.verdicts if guard else None,
-                          extra.prefixes if extra else None)
-    if guard is not None:
-        result["inUse"] = guard.summary()
-    if registry_read is not None or (extra is not None and extra.section):
-        result["registry"] = report.registry(plans, outcomes, scans) if registry_read is not None \
-            else report.registry([], None, [])
-        if extra is not None:
-            aws_implicit.fold(result["registry"], extra)
+            def start_guard(pool: ThreadPoolExecutor) -> aws_in_use.Guard:
+                return aws_in_use.start_guard(ecr, client, pool, wishes, sought, uses,
+                                              allow=allow_expiring_in_use, write=not (dry_run or check),
+                                              concurrency=concurrency)
+
+        with _progress(len(wishes)) as progress:
+            result = aws_post_deploy.reconcile(ecr, wishes, parts, concurrency, not (dry_run or check),
+                                               counter.counts, progress, start_guard, created)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

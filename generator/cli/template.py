@@ -39,6 +39,11 @@ def template(
     from generator.render import shards
 
     cfg = config_module.load(config)
+    if cfg.registry is not None and cfg.targets is not None:
+        from generator.model import registry
+
+        for warning in registry.self_destinations(cfg.registry, cfg.targets.regions, cfg.targets.accounts):
+            typer.echo(f"warning: {config}: {warning}", err=True)
     target = Path(out if out not in (None, "-") else f"templates/ecr.{fmt.value}")
     try:
         rendered, index = shards.render_all(cfg, target, fmt.value, config.name)

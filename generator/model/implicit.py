@@ -73,17 +73,17 @@ class Implicit:
             raise InputError(where, problems)
         return Implicit(rules, templates)
 
-    def to_metadata(self, system_name: str) -> dict[str, Any]:
-        """What the template's top-level `Metadata.ecrgen` records for post-deploy, with
-        `${SystemName}` filled in with the config's own (CloudFormation resolves no parameter there)."""
-        resolved = self.for_system(system_name, _ANY)
+    def to_metadata(self) -> dict[str, Any]:
+        """What the template's top-level `Metadata.ecrgen` records for post-deploy, as the registry
+        part is recorded (`generator.model.registry.to_metadata`): every `${...}` written as its
+        literal form `${!...}`, and `${SystemName}` filled in by post-deploy with the value the
+        stack was deployed with."""
         out: dict[str, Any] = {}
-        if resolved.rules:  # `${AWS::...}` in an Fn::Sub, as cfn-lint wants even in Metadata
-            out["pullThroughCache"] = [{key: {"Fn::Sub": value} if "${" in value else value
-                                        for key, value in rule.to_api().items()} for rule in resolved.rules]
-        if resolved.templates:
-            out["creationTemplates"] = [_template_metadata(t) for t in resolved.templates]
-        return out
+        if self.rules:
+            out["pullThroughCache"] = [rule.to_api() for rule in self.rules]
+        if self.templates:
+            out["creationTemplates"] = [_template_metadata(t) for t in self.templates]
+        return _escaped(out, "${", "${!")  # type: ignore[no-any-return]
 
 
 # Checks the API's constraints only: for metadata, whose namespace was checked at load.
@@ -92,10 +92,11 @@ _ANY = Part(namespace="", sid_prefix="", scan_type=None, scan_on_push=(), contin
 
 
 def owner_part(name_pattern: str, system_name: str, ownership: str) -> Part:
-    """What decides ownership when a config declares prefixes: its namespace, or the whole
-    registry with `owner: registry`."""
+    """What decides ownership when a config declares prefixes: its namespace (and no longer
+    SystemName's), or the whole registry with `owner: registry`."""
     return Part(namespace=namespace(name_pattern, system_name), sid_prefix=f"ecrgen-{system_name}-",
                 scan_type=None, scan_on_push=(), continuous=(), replication=(), statements=(),
+                system_name=system_name, name_prefix=name_pattern.split("{name}", 1)[0],
                 registry_owner=ownership == "registry")
 
 
@@ -177,7 +178,7 @@ def _template_metadata(template: CreationTemplate) -> dict[str, Any]:
     if template.lifecycle_policy:
         out["lifecyclePolicy"] = template.lifecycle_policy.to_aws()
     if template.repository_policy:
-        out["repositoryPolicy"] = template.repository_policy.to_cfn()
+        out["repositoryPolicy"] = template.repository_policy.to_aws()
     for key, value in (("description", template.description), ("customRoleArn", template.custom_role_arn)):
         if value is not None:
             out[key] = value
@@ -186,19 +187,27 @@ def _template_metadata(template: CreationTemplate) -> dict[str, Any]:
     return out
 
 
-def from_template(template: Mapping[str, Any], where: str) -> Implicit:
-    """What a deployed template's top-level `Metadata.ecrgen` asks post-deploy to keep."""
+def in_template(template: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The template's `Metadata.ecrgen` when it records rules or templates, else None."""
     meta = template.get("Metadata")
     meta = meta.get(METADATA_KEY) if isinstance(meta, Mapping) else None
-    if not isinstance(meta, Mapping):
+    return meta if isinstance(meta, Mapping) and ("pullThroughCache" in meta or "creationTemplates" in meta) \
+        else None
+
+
+def from_template(template: Mapping[str, Any], where: str, system_name: str | None = None) -> Implicit:
+    """What a deployed template's top-level `Metadata.ecrgen` asks post-deploy to keep, for the
+    SystemName the stack was deployed with (None: the one the template was written for)."""
+    meta = in_template(template)
+    if meta is None:
         return Implicit()
+    meta = _escaped(meta, "${!", "${")
     at: Path_ = ("Metadata", METADATA_KEY)
     problems: list[Problem] = []
     rules, templates = [], []
     for index, data in enumerate(_list(meta.get("pullThroughCache"), (*at, "pullThroughCache"), problems)):
         try:
-            rules.append(PullThroughCacheRule.from_api({key: value.get("Fn::Sub") if isinstance(value, dict)
-                                                        else value for key, value in data.items()}))
+            rules.append(PullThroughCacheRule.from_api(data))
         except (KeyError, TypeError, AttributeError):
             problems.append(Problem("must hold ecrRepositoryPrefix and upstreamRegistryUrl",
                                     dotted((*at, "pullThroughCache", index))))
@@ -206,9 +215,25 @@ def from_template(template: Mapping[str, Any], where: str) -> Implicit:
         found = _template_from_metadata(data, dotted((*at, "creationTemplates", index)), problems)
         if found is not None:
             templates.append(found)
+    written_for = meta.get("system_name")
+    system = system_name or (written_for if isinstance(written_for, str) else "")
+    if not system:
+        problems.append(Problem("must name the SystemName", dotted((*at, "system_name"))))
     if problems:
         raise InputError(where, problems)
-    return Implicit(tuple(rules), tuple(templates))
+    return Implicit(tuple(rules), tuple(templates)).for_system(system, _ANY, where)
+
+
+def _escaped(value: Any, old: str, new: str) -> Any:
+    """Every string in `value` with `old` replaced by `new` (CloudFormation resolves nothing in
+    Metadata: `${...}` is written `${!...}` there, as cfn-lint expects)."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [_escaped(item, old, new) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _escaped(item, old, new) for key, item in value.items()}
+    return value
 
 
 def _list(value: Any, at: Path_, problems: list[Problem]) -> list[Any]:
@@ -230,7 +255,7 @@ def _template_from_metadata(data: Any, at: str, problems: list[Problem]) -> Crea
             mutability_exclusions=filters if mode in EXCLUSION_MODES else (),
             encryption=Encryption.model_validate(data.get("encryption") or {}),
             lifecycle_policy=None if lifecycle_data is None else lifecycle.parse(lifecycle_data),
-            repository_policy=None if policy_data is None else repository_policy.Policy.from_cfn(policy_data),
+            repository_policy=None if policy_data is None else repository_policy.parse(policy_data),
             scan_on_push=bool(data.get("scanOnPush", True)), description=data.get("description"),
             custom_role_arn=data.get("customRoleArn"),
             resource_tags=tuple(sorted((data.get("resourceTags") or {}).items())),

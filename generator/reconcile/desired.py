@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from generator.base import template_body
 from generator.base.errors import InputError, Problem
 from generator.model import lifecycle, repository_policy
 from generator.model.config import Config
@@ -142,6 +143,8 @@ def from_template(template: Mapping[str, Any], physical_names: Mapping[str, str]
     `physical_names` maps logical ids to repository names (from ListStackResources). Settings
     come from `Metadata.ecrgen` when ecrgen wrote the template, else from the Properties, with
     intrinsic functions resolved from `described` (the stack's DescribeStacks entry) where exact.
+    A deployed repository the template does not show (made by a transform the template still
+    holds, such as Fn::ForEach) is never dropped: its settings are unmanaged.
     """
     out, problems = [], []
     stack = intrinsics.Stack.of(template, described)
@@ -155,6 +158,13 @@ def from_template(template: Mapping[str, Any], physical_names: Mapping[str, str]
         meta = _metadata(resource)
         out.append(_from_metadata(name, origin, meta, at, problems) if meta else _from_properties(
             name, origin, _mapping(resource.get("Properties")), at, problems, stack))
+    transforms = [key for key in template["Resources"] if isinstance(key, str) and key.startswith("Fn::")]
+    why = (f"the template CloudFormation returned still holds {transforms[0]} (a transform it could not "
+           "expand here), so this setting cannot be read" if transforms else
+           "the template CloudFormation returned has no such resource, so this setting cannot be read")
+    out += [RepositorySettings(name, f"{where}: {logical_id}", unmanaged=tuple(
+                Unmanaged(setting, f"Resources.{logical_id}: {why}") for setting in SETTING_PROPERTIES))
+            for logical_id, name in physical_names.items() if logical_id not in template["Resources"]]
     if problems:
         raise InputError(where, problems)
     return out
@@ -225,7 +235,8 @@ def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, probl
                             for p in exc.problems)
     mode = mode if mode in MUTABILITIES else None
     return RepositorySettings(name, origin, mode,
-                              _filters(mode, [f for f in filters if isinstance(f, str)]),
+                              _filters(mode, [f for f in map(template_body.scalar_text, filters)
+                                              if isinstance(f, str)]),
                               scan if isinstance(scan, bool) else None, policy, unmanaged=tuple(unmanaged))
 
 

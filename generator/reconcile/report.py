@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
-from generator.model.registry import EffectiveScan
+from generator.model.effective_scan import EffectiveScan
 from generator.reconcile import implicit, in_use, phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
-from generator.reconcile.registry_merge import DocumentPlan
+from generator.reconcile.registry_merge import DocumentPlan, Left
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
@@ -67,6 +67,7 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
     else:
         status = "unmanaged" if repo.unmanaged else "in-sync"
     changes.extend({"setting": u.setting, "status": "unmanaged", "reason": u.reason} for u in repo.unmanaged)
+    changes.extend({"setting": k.setting, "status": "kept", "reason": k.reason} for k in repo.kept)
     out: dict[str, Any] = {"repositoryName": repo.name, "status": status, "changes": changes}
     if repo.error:
         out["error"] = repo.error
@@ -74,11 +75,14 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
 
 
 def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, str | None]] | None,
-             scans: Sequence[tuple[EffectiveScan, bool | None]]) -> dict[str, Any]:
+             scans: Sequence[tuple[EffectiveScan, bool | None]], left: Sequence[Left] = (),
+             skipped: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """The report's `registry` section: each document written or planned (`from`/`to` are the
-    whole documents), and how each managed repository is actually scanned. `outcomes` maps a
-    setting to (document now live, error); None when nothing was applied. A repository that
-    wants scan on push (`scans`' second item) but is not scanned by any setting is drift."""
+    whole documents), how each managed repository is actually scanned, the live elements that
+    look like this config's but were `kept` as another config's, and what of the part this
+    account and region cannot take (`skipped`: (item, why)). `outcomes` maps a setting to
+    (document now live, error); None when nothing was applied. A repository that wants scan on
+    push (`scans`' second item) but is not scanned by any setting is drift."""
     changes = []
     for doc in plans:
         to, error = doc.after, doc.error
@@ -101,7 +105,10 @@ def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, st
         if entry["status"] == "drift":
             entry["reason"] = f"wants scan on push, but {scan.source}"
         scanning.append(entry)
-    return {"status": status, "changes": changes, "scanning": scanning}
+    kept = [{"setting": e.setting, "item": e.item, "status": "kept", "reason": e.reason} for e in left]
+    skips = [{"setting": "replication", "item": item, "status": "skipped", "reason": why}
+             for item, why in skipped]
+    return {"status": status, "changes": changes, "scanning": scanning, "kept": kept, "skipped": skips}
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
@@ -126,7 +133,8 @@ def summary_line(report: Mapping[str, Any]) -> str:
 
 
 def render_text(report: Mapping[str, Any], out: TextIO) -> None:
-    """A table of every repository that is not in sync, then the summary line."""
+    """A table of every repository that is not in sync (or keeps a service's statement), then the
+    summary line."""
     from rich.console import Console
     from rich.table import Table
 
@@ -134,14 +142,14 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
         extra = in_use.rows(repo)
-        if repo["status"] in ("in-sync", "implicit") and not extra:
+        if repo["status"] in ("in-sync", "implicit") and not repo["changes"] and not extra:
             continue
         if not repo["changes"] and not extra:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
-            if change["status"] == "unmanaged":
+            if change["status"] in ("unmanaged", "kept"):
                 table.add_row(repo["repositoryName"], change["setting"], "", "",
-                              _status("unmanaged", change["reason"]))
+                              _status(change["status"], change["reason"]))
                 continue
             table.add_row(repo["repositoryName"], change["setting"],
                           *_readable(change["from"], change["to"], change["setting"]),
@@ -163,6 +171,8 @@ def _render_registry(section: Mapping[str, Any], console: Any) -> None:
         console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
         console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
         console.print(f"  after:  {json.dumps(change['to'], separators=(',', ':'))}", soft_wrap=True)
+    for entry in [*section.get("kept", ()), *section.get("skipped", ())]:
+        console.print(f"registry {entry['setting']}: {entry['status']} {entry['item']!r}: {entry['reason']}")
     for scan in section["scanning"]:
         if scan["status"] == "drift":
             console.print(f"{scan['repositoryName']}: scanning drift: {scan['reason']}")

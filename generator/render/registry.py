@@ -13,6 +13,7 @@ from typing import Any
 from troposphere import AWSObject, Ref, Sub, ecr
 
 from generator.model.config import Config
+from generator.model.registry import TARGET_PLACEHOLDERS
 from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 
 
@@ -50,9 +51,14 @@ def resources(config: Config) -> list[AWSObject]:
 
 
 def _sub(value: Any) -> Any:
-    """Strings that name ${SystemName} become `!Sub` (other `${...}` escaped), in any nesting."""
-    if isinstance(value, str) and SYSTEM_NAME_PLACEHOLDER in value:
-        return Sub(value.replace("${", "${!").replace("${!SystemName}", SYSTEM_NAME_PLACEHOLDER))
+    """Strings that name ${SystemName}, ${AWS::Region}, ${AWS::AccountId} or ${AWS::Partition}
+    become `!Sub` (any other `${...}`, a policy variable, escaped), in any nesting."""
+    live = (SYSTEM_NAME_PLACEHOLDER, *TARGET_PLACEHOLDERS)
+    if isinstance(value, str) and any(placeholder in value for placeholder in live):
+        text = value.replace("${", "${!")
+        for placeholder in live:
+            text = text.replace(placeholder.replace("${", "${!"), placeholder)
+        return Sub(text)
     if isinstance(value, list):
         return [_sub(item) for item in value]
     if isinstance(value, dict):

@@ -22,7 +22,7 @@ from generator.model.creation_templates import normalized
 from generator.model.metadata import METADATA_KEY
 from generator.model.pull_through_cache import ROOT
 from generator.model.registry import to_metadata
-from generator.model.repository import SYSTEM_NAME_PATTERN, Repository
+from generator.model.repository import SYSTEM_NAME_PATTERN, SYSTEM_NAME_PLACEHOLDER, Repository
 from generator.model.stack_limits import MAX_BODY_BYTES, MAX_OUTPUTS, MAX_RESOURCES, TemplateLimitError
 from generator.render import (
     creation_templates,
@@ -48,10 +48,6 @@ def build(config: Config) -> Template:
     _check_counts(config)
     template = Template(Description=f"Amazon ECR repositories for {config.system_name} (ecrgen)")
     template.set_version("2010-09-09")
-    template.add_parameter(Parameter(
-        "SystemName", Type="String", Default=config.system_name,
-        AllowedPattern=SYSTEM_NAME_PATTERN,
-        Description="Prefix of every repository name"))
     for repo in config.repositories:
         template.add_resource(_repository(repo, config.settings_via))
         for kind in config.outputs:
@@ -63,12 +59,35 @@ def build(config: Config) -> Template:
     metadata = to_metadata(config.registry, config.system_name, config.name_pattern) \
         if config.registry is not None else {}
     if config.first_stack and config.implicit:
-        metadata.update(config.implicit.to_metadata(config.system_name))
+        metadata = {"system_name": config.system_name,
+                    "name_pattern": config.name_pattern.replace("${", "${!"),  # as to_metadata writes it
+                    **metadata, **config.implicit.to_metadata()}
     if metadata:
         if config.owner != "namespace":
             metadata["owner"] = config.owner
         template.set_metadata({METADATA_KEY: metadata})
+    # An unused parameter is cfn-lint's W2001; the names settle it without a walk, mostly.
+    if any(SYSTEM_NAME_PLACEHOLDER in repo.name_template for repo in config.repositories) \
+            or _uses_system_name(template.to_dict()):
+        template.add_parameter(Parameter(
+            "SystemName", Type="String", Default=config.system_name,
+            AllowedPattern=SYSTEM_NAME_PATTERN,
+            Description="Prefix of every repository name"))
     return template
+
+
+def _uses_system_name(data: Any) -> bool:
+    """Whether a `Ref` or an `Fn::Sub` anywhere in `data` names the SystemName parameter (every
+    repository may have a `physical_name`, with nothing else naming it)."""
+    if isinstance(data, dict):
+        if data.get("Ref") == "SystemName":
+            return True
+        sub = data.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str) and SYSTEM_NAME_PLACEHOLDER in text:
+            return True
+        return any(_uses_system_name(value) for value in data.values())
+    return isinstance(data, list) and any(_uses_system_name(item) for item in data)
 
 
 def _account_wide(config: Config) -> list[Any]:
@@ -214,6 +233,8 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
         document["Statement"].append({"Sid": "FindImagesInUse", "Effect": "Allow",
                                       "Action": in_use.iam_actions(config.in_use.services), "Resource": "*"})
     if config.registry is not None and config.registry.via == "post-deploy":
+        # The SystemName the stack was deployed with decides the registry namespace.
+        document["Statement"][1]["Action"].append("cloudformation:DescribeStacks")
         # Registry-wide actions take no resource ARN: the account and region's one document.
         document["Statement"].append(
             {"Sid": "MergeThisConfigsRegistryPart", "Effect": "Allow",

@@ -6,6 +6,7 @@ A value that is an intrinsic function ecrgen cannot resolve (Ref, Sub with varia
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,7 +38,9 @@ UNRESOLVED: Any = _Unresolved()
 
 def literal(value: Any) -> Any:
     """`value` itself, the text of an `Fn::Sub` without variables, or UNRESOLVED for any other
-    intrinsic function."""
+    intrinsic function. A YAML date is its text: CloudFormation has no dates."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, dict) and len(value) == 1:
         ((fn, arg),) = value.items()
         if fn == "Fn::Sub" and isinstance(arg, str) and "${" not in arg.replace("${!", ""):
