@@ -275,3 +275,25 @@ def test_the_in_use_guard_judges_the_repositories_templates_govern(shared: Impli
     post_deploy_json("--config", "ecr.yaml", "--in-use-file", "in-use.txt", "--allow-expiring-in-use",
                      cwd=project, code=0)
     assert settings(moto, CACHED) == WANTED
+
+
+def test_each_stack_set_target_keeps_its_rules_templates_and_repositories(implicit_fake: ImplicitFake, moto: Any,
+                                                                         project: Path) -> None:
+    """--stack-set runs the single-stack reconcile per target, these sections included (one
+    account and region here: the fake keeps one registry)."""
+    (project / "ecr.yaml").write_text(CONFIG + "targets: {stack_set: myapp-ecr, accounts: ['123456789012'], "
+                                               "regions: [us-east-1]}\n")
+    body = template.render(template.build(config.load(project / "ecr.yaml")), "json")
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack_set(StackSetName="myapp-ecr", TemplateBody=body)
+    cfn.create_stack_instances(StackSetName="myapp-ecr", Accounts=[ACCOUNT], Regions=["us-east-1"])
+    deploy_account_wide(body)
+    moto.create_repository(repositoryName=CACHED, imageTagMutability="MUTABLE")
+    report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
+    (target,) = report["targets"]
+    assert [r["status"] for r in target["registry"]["pullThroughCache"]] == ["in-sync", "in-sync"]
+    assert target["registry"]["accountSettings"]["status"] == "changed"
+    cached = next(r for r in target["repositories"] if r["repositoryName"] == CACHED)
+    assert (cached["status"], cached["prefix"]) == ("changed", "myapp-ecr-hub")
+    again = post_deploy_json("--config", "ecr.yaml", "--check", cwd=project, code=0)
+    assert again["targets"][0]["registry"]["status"] == "in-sync"
