@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import run_ecrgen
+from tests.fault_proxy import FaultProxy
+from tests.implicit_fake import ImplicitFake, deploy_account_wide
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
@@ -98,6 +100,13 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen post-deploy --stack-name myapp-ecr --output json": (0, '"inSync": 2'),
     "ecrgen post-deploy --stack-name myapp-ecr --in-use ecs,lambda --pulled-within 30": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --check --in-use ecs,lambda": (0, "2 repositories: 2 in-sync"),
+    # docs/post-deploy.md, what ECR creates by itself (the cache deployed, a repository cached: SETUP)
+    "ecrgen template --config examples/cache.yaml --out cache/ecr.yaml": (0, "wrote cache/ecr.yaml (1 repository"),
+    "ecrgen post-deploy --config examples/cache.yaml --check":
+        (1, "creation template myapp-ecr-hub: planned"),
+    "ecrgen post-deploy --config examples/cache.yaml": (0, "account setting BASIC_SCAN_TYPE_VERSION: CLAIR -> "
+                                                           "AWS_NATIVE: applied"),
+    "ecrgen post-deploy --config examples/cache.yaml --check --output json": (0, '"status": "implicit"'),
     # README.md, adopting the repositories that exist by then
     "ecrgen import --out adopted/ecr.yaml --cfn-import --stack-name adopted-ecr":
         (0, "wrote adopted/ecr.yaml (2 repositories"),
@@ -341,9 +350,24 @@ def test_the_documented_local_hook_fails_on_a_broken_template(tmp_path: Path) ->
     assert "templates/ecr.yaml:" in result.stdout and "E9501" in result.stdout
 
 
+def _stacks_and_a_cache_deployed(repo: Path) -> None:
+    """The stacks, and examples/cache.yaml's rules, template and exclusion as its stack creates
+    them, whose template was since edited by hand; a repository the cache made on MUTABLE."""
+    import boto3
+
+    from generator.model import config
+    from generator.render import template
+
+    _stacks_deployed(repo)
+    deploy_account_wide(template.render(template.build(config.load(repo / "examples" / "cache.yaml")), "json"))
+    ecr = boto3.client("ecr")
+    ecr.update_repository_creation_template(prefix="myapp-ecr-hub", imageTagMutability="MUTABLE")
+    ecr.create_repository(repositoryName="myapp-ecr-hub/library/nginx", imageTagMutability="MUTABLE")
+
+
 # What each document takes as already there before its first command.
 SETUP: dict[str, Callable[[Path], None]] = {
-    "docs/post-deploy.md": _stacks_deployed,
+    "docs/post-deploy.md": _stacks_and_a_cache_deployed,
     "docs/lifecycle.md": _repository_with_images,
     "docs/findings.md": _scanned_images,
     "docs/lint.md": _pre_commit_repository,
@@ -426,7 +450,16 @@ def test_ecrgen_lines_get_the_arguments_bash_would_give(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("document", [d for d in DOCUMENTS if shell_commands(d)])
-def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: str) -> None:
+def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS is moto behind the loopback fake of the operations moto lacks (tests/implicit_fake.py)."""
+    with FaultProxy(aws) as proxy:
+        ImplicitFake(proxy)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        run_document(document, tmp_path)
+
+
+def run_document(document: str, tmp_path: Path) -> None:
     repo = sandbox(tmp_path)
     env = environment(tmp_path, repo)
     if document in SETUP:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -19,7 +20,11 @@ from generator.adopt import importer
 from generator.model import access, config, lifecycle, repository_policy
 from generator.model.stack_limits import MAX_DIRECT_BODY_BYTES
 from tests.conftest import load_yaml, run_ecrgen
+from tests.fault_proxy import fault_proxy
+from tests.implicit_fake import ImplicitFake, implicit_fake
 from tests.strategies import ACCESS, lifecycle_rules
+
+__all__ = ["fault_proxy", "implicit_fake"]  # the fixtures, imported for pytest
 
 ACCOUNT = "123456789012"
 OTHER = "111122223333"
@@ -101,7 +106,8 @@ def _create(repos: dict[str, dict]) -> None:
 
 
 @pytest.fixture()
-def registry(aws: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
+def registry(implicit_fake: ImplicitFake, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
+    """The repositories; the fake answers the pull-through cache and template reads (none yet)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     repos = _registry()
     _create(repos)
@@ -230,7 +236,8 @@ def test_with_s3_bucket_the_printed_commands_upload_and_use_the_template_url(
     assert result.returncode == 0, result.stderr
     assert _import_template_size(tmp_path) > MAX_DIRECT_BODY_BYTES
     assert "aws s3 cp templates/ecr.import.yaml s3://my-templates/big/ecr.import.yaml" in result.stdout
-    assert f"--template-url {aws}/my-templates/big/ecr.import.yaml " in result.stdout
+    endpoint = os.environ["AWS_ENDPOINT_URL"]  # the fake's proxy in front of moto
+    assert f"--template-url {endpoint}/my-templates/big/ecr.import.yaml " in result.stdout
     assert "--template-body" not in result.stdout
 
 
@@ -242,7 +249,7 @@ def test_execute_uploads_the_template_to_s3_and_imports_from_its_url(
     from generator.aws import client as client_module
 
     boto3.client("s3").create_bucket(Bucket="my-templates")
-    url = f"{aws}/my-templates/big/ecr.import.yaml"
+    url = f"{os.environ['AWS_ENDPOINT_URL']}/my-templates/big/ecr.import.yaml"  # the fake's proxy
     made = client_module.make_client
     stubbers = []
 
@@ -280,6 +287,49 @@ def test_execute_with_a_bucket_that_does_not_exist_writes_nothing(big_registry: 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--s3-bucket" in result.stderr and "no-such-bucket" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rules_and_templates_round_trip(registry: dict[str, dict], implicit_fake: ImplicitFake,
+                                        tmp_path: Path) -> None:
+    """Within --filter, in the config's words; a prefix outside its namespace makes it the
+    registry's owner, said on stderr; the template keeps what exists (enforce_existing: false)."""
+    ecr = boto3.client("ecr")
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="shop-ecr-hub", upstreamRegistryUrl="registry-1.docker.io", upstreamRegistry="docker-hub",
+        credentialArn=f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-pullthroughcache/hub-AbCdEf")
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="other-k8s", upstreamRegistryUrl="registry.k8s.io")
+    ecr.create_repository_creation_template(
+        prefix="shop-ecr-hub", appliedFor=["PULL_THROUGH_CACHE"], imageTagMutability="MUTABLE",
+        lifecyclePolicy=json.dumps(KEEP_10), repositoryPolicy=json.dumps(DENY), description="cached",
+        resourceTags=[{"Key": "team", "Value": "shop"}])
+    result = run_ecrgen("import", "--filter", "shop-*", "--filter", "quay", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "note: owner: registry, since quay lie outside the namespace 'shop-ecr-'" in result.stderr
+    data = load_yaml((tmp_path / "ecr.yaml").read_text())
+    assert data["owner"] == "registry"
+    assert data["pull_through_cache"] == [
+        {"prefix": "quay", "upstream_url": "quay.io"},
+        {"prefix": "${SystemName}-ecr-hub", "upstream": "docker-hub",
+         "credential": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-pullthroughcache/hub-AbCdEf"}]
+    (template,) = data["creation_templates"]
+    assert template == {"prefix": "${SystemName}-ecr-hub", "applied_for": ["PULL_THROUGH_CACHE"],
+                        "description": "cached", "image_tag_mutability": "MUTABLE",
+                        "repository_policy_file": "policies/shop-ecr-denied.repository-policy.json",  # shared
+                        "resource_tags": {"team": "shop"}, "enforce_existing": False}  # lifecycle: the defaults'
+    check = run_ecrgen("post-deploy", "--config", "ecr.yaml", "--check", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    implicit_fake.templates["shop-ecr-hub"]["lifecyclePolicy"] = ""
+    assert run_ecrgen("post-deploy", "--config", "ecr.yaml", "--check", cwd=tmp_path).returncode == 1
+
+
+def test_unreadable_rules_are_reported_and_the_rest_imported(registry: dict[str, dict], implicit_fake: ImplicitFake,
+                                                             tmp_path: Path) -> None:
+    implicit_fake.refuse["DescribePullThroughCacheRules"] = "AccessDeniedException"
+    result = run_ecrgen("import", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "not imported: pull-through cache rules: AccessDeniedException" in result.stderr
+    assert len(load_yaml((tmp_path / "ecr.yaml").read_text())["repositories"]) == len(registry)
 
 
 @pytest.mark.parametrize("case", ["exists", "nothing", "no-credentials", "policies-outside"])

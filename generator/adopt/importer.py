@@ -15,7 +15,7 @@ import dataclasses
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +62,23 @@ class Imported:
     policy_files: dict[str, str] = field(default_factory=dict)
     not_carried: list[str] = field(default_factory=list)
     system_name: str = ""
+    notes: list[str] = field(default_factory=list)  # what the user should know about the file
+
+
+# More top-level sections, from (system name, the defaults' settings, the policy files, the result).
+Sections = Callable[[str, dict[str, Any], "_PolicyFiles", Imported], dict[str, Any]]
 
 
 def build(repositories: Sequence[LiveRepository], header: str, system_name: str | None = None,
-          name_pattern: str = DEFAULT_NAME_PATTERN, policies_dir: str = "policies") -> Imported:
-    """The ecr.yaml that reproduces `repositories`; `header` is its leading comment."""
+          name_pattern: str = DEFAULT_NAME_PATTERN, policies_dir: str = "policies",
+          more: Sections | None = None) -> Imported:
+    """The ecr.yaml that reproduces `repositories`; `header` is its leading comment. `more` adds
+    sections written with the same defaults and policy files (`generator.adopt.implicit`)."""
     repos = sorted(repositories, key=lambda r: r.name)
     system = system_name or infer_system_name([r.name for r in repos], name_pattern)
     result = Imported("", system_name=system)
     files = _PolicyFiles(policies_dir, result)
-    entries = sorted((_entry(repo, system, name_pattern, files, result) for repo in repos),
+    entries = sorted((entry(repo, system, name_pattern, files, result) for repo in repos),
                      key=lambda entry: (entry[0]["name"], entry[1]["_physical"]))
     _unique_logical_ids(entries)
     settings = [entry[1] for entry in entries]
@@ -79,10 +86,12 @@ def build(repositories: Sequence[LiveRepository], header: str, system_name: str 
     document: dict[str, Any] = {"system_name": system}
     if name_pattern != DEFAULT_NAME_PATTERN:
         document["name_pattern"] = name_pattern
-    rendered_defaults = _render_settings(defaults, {})
+    rendered_defaults = render_settings(defaults, {})
     if rendered_defaults:
         document["defaults"] = rendered_defaults
-    document["repositories"] = [{**names, **_render_settings(own, defaults)} for names, own in entries]
+    document["repositories"] = [{**names, **render_settings(own, defaults)} for names, own in entries]
+    if more is not None:
+        document.update(more(system, defaults, files, result))
     result.text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False,
                                           allow_unicode=True, width=100)
     return result
@@ -143,7 +152,7 @@ def _unique_logical_ids(entries: list[tuple[dict[str, str], dict[str, Any]]]) ->
 
 # --- settings -------------------------------------------------------------------------------
 
-def _entry(repo: LiveRepository, system: str, name_pattern: str, files: _PolicyFiles,
+def entry(repo: LiveRepository, system: str, name_pattern: str, files: _PolicyFiles,
            result: Imported) -> tuple[dict[str, str], dict[str, Any]]:
     mode = repo.image_tag_mutability
     exclusions = tuple(sorted(repo.exclusion_filters)) if mode in EXCLUSION_MODES else ()
@@ -350,7 +359,7 @@ def _defaults(settings: list[dict[str, Any]]) -> dict[str, Any]:
     return defaults
 
 
-def _render_settings(own: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+def render_settings(own: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """ecr.yaml keys for the settings in `own` that differ from `defaults` (or the built-ins)."""
     out: dict[str, Any] = {}
     base = {**_BUILTIN, **defaults}

@@ -74,18 +74,35 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
             found.update((repo.name, repo) for repo in batch_found)
             missing.update(batch_missing)
             errors.update(batch_errors)
-        reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
-        reads += [(name, "repository_policy_text", repository_policy_text)
-                  for name in found if name in repository_policy_wanted]
-        results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
-        for (name, field, _), (text, error) in zip(reads, results, strict=True):
-            if error:
-                errors[name] = error
-            else:
-                found[name] = replace(found[name], **{field: text})
-            if progress:
-                progress(1)
+        _read_policies(ecr, pool, found, errors, policy_wanted, repository_policy_wanted, progress)
     return LiveState(found, frozenset(missing), errors)
+
+
+def read_described(ecr: Any, described: Sequence[dict[str, Any]], policy_wanted: Collection[str],
+                   repository_policy_wanted: Collection[str], concurrency: int) -> LiveState:
+    """`read`'s result for repositories already described (by a listing of every repository)."""
+    found = {repo["repositoryName"]: _live(repo) for repo in described}
+    errors: dict[str, str] = {}
+    with ThreadPoolExecutor(concurrency) as pool:
+        _read_policies(ecr, pool, found, errors, policy_wanted, repository_policy_wanted, None)
+    return LiveState(found, frozenset(), errors)
+
+
+def _read_policies(ecr: Any, pool: ThreadPoolExecutor, found: dict[str, LiveRepository],
+                   errors: dict[str, str], policy_wanted: Collection[str],
+                   repository_policy_wanted: Collection[str], progress: Progress | None) -> None:
+    """Each wanted policy of the `found` repositories into them, at once; a failed read into `errors`."""
+    reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
+    reads += [(name, "repository_policy_text", repository_policy_text)
+              for name in found if name in repository_policy_wanted]
+    results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
+    for (name, field, _), (text, error) in zip(reads, results, strict=True):
+        if error:
+            errors[name] = error
+        else:
+            found[name] = replace(found[name], **{field: text})
+        if progress:
+            progress(1)
 
 
 def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str], dict[str, str]]:

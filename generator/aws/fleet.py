@@ -24,10 +24,11 @@ from generator.aws import ecr as aws_ecr
 from generator.aws import post_deploy
 from generator.aws.client import error_code, make_client
 from generator.aws.ecr import failures
-from generator.aws.stack import read_stack
+from generator.aws.stack import read_whole_stack
 from generator.aws.stack_names import live_statuses
 from generator.base.errors import InputError
 from generator.model import registry
+from generator.model.implicit import Implicit
 from generator.reconcile import desired, report
 from generator.reconcile.diff import Plan
 
@@ -119,8 +120,10 @@ def assume_roles(sts: Any, accounts: Sequence[str], role: str, concurrency: int)
         return dict(zip(unique, pool.map(assume, unique), strict=True))
 
 
-def instance_stack(cfn: Any, target: Target) -> tuple[list[desired.RepositorySettings], registry.Part | None]:
-    """The desired settings of the instance's stack, and its registry part (see `read_stack`).
+def instance_stack(cfn: Any, target: Target) -> tuple[list[desired.RepositorySettings], registry.Part | None,
+                                                     Implicit]:
+    """The desired settings of the instance's stack, its registry part, its pull-through cache rules
+    and creation templates (see `read_whole_stack`).
 
     ListStackInstances' StackId names the stack on AWS (`StackSet-<name>-<uuid>`); where it
     names nothing (moto names the stack `StackSet:<name>`), the stack is found by name instead.
@@ -128,7 +131,7 @@ def instance_stack(cfn: Any, target: Target) -> tuple[list[desired.RepositorySet
     try:
         if not target.stack_id:
             raise InputError(target.label, "the stack instance has no stack (its last operation failed?)")
-        return read_stack(cfn, target.stack_id)
+        return read_whole_stack(cfn, target.stack_id)
     except InputError as by_id:
         name = re.escape(target.stack_set)
         own = re.compile(rf"StackSet(:{name}|-{name}-[0-9a-f-]{{36}})\Z")
@@ -137,7 +140,7 @@ def instance_stack(cfn: Any, target: Target) -> tuple[list[desired.RepositorySet
                 for s in page["StackSummaries"] if own.match(s["StackName"])]
         if len(live) != 1:
             raise by_id from None
-        return read_stack(cfn, live[0])
+        return read_whole_stack(cfn, live[0])
 
 
 @dataclass
@@ -178,9 +181,9 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
         counter.attach(cfn)
         counter.attach(ecr)
         try:
-            wishes, part = instance_stack(cfn, target)
+            wishes, part, created = instance_stack(cfn, target)
             built = post_deploy.reconcile(ecr, wishes, [part] if part else [], fleet.concurrency, fleet.write,
-                                          counter.counts)
+                                          counter.counts, created=created)
         except (InputError, BotoCoreError, *failures()) as exc:
             error = exc.render() if isinstance(exc, InputError) else aws_ecr.describe(exc)
             return section(target, None, counter.counts, error)

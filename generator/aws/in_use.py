@@ -280,6 +280,18 @@ class Guard:
         self.verdicts: dict[str, Verdict] = {}
         self.references = self.other_registries = 0
 
+    def for_wishes(self, wishes: Sequence[RepositorySettings]) -> Callable[[LiveState, Plan], set[Change]]:
+        """This guard (its discovery and options) for more repositories, those the enforced
+        creation templates govern, found after the named ones; their verdicts join this one's."""
+        other = Guard(self.ecr, wishes, self.discovery, self.sources, allow=self.allow, write=self.write,
+                      concurrency=self.concurrency)
+
+        def hold(live: LiveState, plan: Plan) -> set[Change]:
+            held = other(live, plan)
+            self.verdicts.update(other.verdicts)
+            return held
+        return hold
+
     def __call__(self, live: LiveState, plan: Plan) -> set[Change]:
         wishes = [w for w in self.wishes if w.lifecycle_policy is not None and w.name in live.repositories]
         if not wishes:

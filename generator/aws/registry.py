@@ -22,6 +22,7 @@ from generator.reconcile.registry_merge import (
     REPLICATION,
     SCANNING,
     SETTINGS,
+    SIGNING,
     Conflict,
     DocumentPlan,
     Left,
@@ -82,6 +83,12 @@ def read_document(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
     if setting == REPLICATION:
         response = ecr.describe_registry()
         return response.get("replicationConfiguration") or {"rules": []}, response["registryId"], None
+    if setting == SIGNING:
+        try:
+            response = ecr.get_signing_configuration()
+        except ecr.exceptions.SigningConfigurationNotFoundException:
+            return {"rules": []}, "", None
+        return response.get("signingConfiguration") or {"rules": []}, response.get("registryId", ""), None
     try:
         response = ecr.get_registry_policy()
     except ecr.exceptions.RegistryPolicyNotFoundException:
@@ -99,6 +106,8 @@ def write_document(ecr: Any, setting: str, document: Any, live_text: str | None 
         ecr.put_registry_scanning_configuration(scanType=document["scanType"], rules=document["rules"])
     elif setting == REPLICATION:
         ecr.put_replication_configuration(replicationConfiguration={"rules": document["rules"]})
+    elif setting == SIGNING:
+        ecr.put_signing_configuration(signingConfiguration={"rules": document["rules"]})
     else:
         ecr.put_registry_policy(policyText=policy_text(document, live_text))
 

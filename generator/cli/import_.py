@@ -54,16 +54,18 @@ def import_(
 
     Settings most repositories share go into `defaults`; each repository lists only where it
     differs. Policies that `lifecycle:` or `access:` cannot express exactly go to files in
-    --policies-dir; anything not carried over is listed on stderr with the reason.
+    --policies-dir; anything not carried over is listed on stderr with the reason. The
+    pull-through cache rules and creation templates whose prefix matches --filter are written
+    too (templates with `enforce_existing: false`: an import changes nothing).
 
     With --cfn-import, a template over 51,200 bytes (CloudFormation's limit for a template in
     the call itself) needs --s3-bucket; everything is checked before any file is written.
 
-    Exit codes: 0 written, 1 written but a repository could not be read (listed) or the
-    --execute import failed, 2 bad input (flags, an existing file without --force, a filter that
-    selects nothing, credentials, a template too large for the flags given).
+    Exit codes: 0 written, 1 written but a repository (or the rules or templates) could not be
+    read (listed) or the --execute import failed, 2 bad input (flags, an existing file without
+    --force, a filter that selects nothing, credentials, a template too large for the flags given).
     """
-    from generator.adopt import importer
+    from generator.adopt import implicit, importer
     from generator.aws import importer as aws_importer
     from generator.aws.client import make_client, user_errors
     from generator.aws.ecr import CallCounter
@@ -85,6 +87,7 @@ def import_(
             selected = f"matches --filter {' '.join(filters)}" if filters else "exists in the registry"
             raise InputError(COMMAND, Problem(f"no repository {selected}", field="--filter"))
         live, errors = aws_importer.read(ecr, described, concurrency)
+        rules, templates, implicit_errors = aws_importer.read_implicit(ecr, filters)
     if not live:
         raise InputError(COMMAND, [Problem(f"{name}: {error}") for name, error in sorted(errors.items())])
     policies_dir = base / "policies" if policies_dir is None else policies_dir
@@ -93,7 +96,9 @@ def import_(
         raise InputError(COMMAND, Problem(f"{policies_dir} must be inside {base.resolve()}, where "
                                           f"{out.name} refers to it from", field="--policies-dir"))
     header = _header(live[0].arn, ecr.meta.region_name, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
-    result = importer.build(live, header, system_name, pattern, policies_ref)
+    result = importer.build(live, header, system_name, pattern, policies_ref,
+                            implicit.sections(rules, templates, pattern, live[0].arn))
+    errors.update(implicit_errors)
     files = {out: result.text, **{base / ref: text for ref, text in result.policy_files.items()}}
     cfg = _validated(out.name, result)
     stack = stack_name or f"{result.system_name}-ecr"
@@ -185,6 +190,8 @@ def _write(files: dict[Path, str], out: Path) -> None:
 def _report(result: Any, errors: dict[str, str], counter: Any, out: Path, count: int) -> None:
     for line in result.not_carried:
         typer.echo(f"not carried over: {line}", err=True)
+    for line in result.notes:
+        typer.echo(f"note: {line}", err=True)
     for name, error in sorted(errors.items()):
         typer.echo(f"not imported: {name}: {error}", err=True)
     files = f", {plural(len(result.policy_files), 'policy file')}" if result.policy_files else ""

@@ -77,9 +77,10 @@ def post_deploy(
     or not scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
     from generator.aws import ecr as aws_ecr
+    from generator.aws import implicit as aws_implicit
     from generator.aws import post_deploy as aws_post_deploy
     from generator.aws.client import make_client, make_session, user_errors
-    from generator.model import registry
+    from generator.model import implicit, registry
     from generator.reconcile import desired, report
 
     if not stack_name and not config and not stack_set:
@@ -95,6 +96,7 @@ def post_deploy(
     targets = None
     parts: list[registry.Part] = []
     sought = in_use_options.sources(in_use, pulled_within, in_use_file)
+    created = implicit.Implicit()  # pull-through cache rules and creation templates
     if config:
         from generator.model import config as config_module
 
@@ -104,9 +106,11 @@ def post_deploy(
             raise InputError(str(config), "--stack-set with --config needs a targets: section in the config")
         wishes = desired.from_config(cfg, system_name)
         sought = in_use_options.sources(in_use, pulled_within, in_use_file, cfg.in_use)
+        system = system_name or cfg.system_name
         if cfg.registry is not None and cfg.registry.via == "post-deploy":
-            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
-                                          source="--system-name"))
+            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system, source="--system-name",
+                                          ownership=cfg.owner))
+        created = cfg.implicit.for_system(system, implicit.owner_part(cfg.name_pattern, system, cfg.owner))
     if stack_set or targets is not None:
         from generator.cli import post_deploy_fleet
 
@@ -130,14 +134,16 @@ def post_deploy(
         ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
         if wishes is None:
-            from generator.aws.stack import read_stack
+            from generator.aws.stack import read_whole_stack
             from generator.aws.stack_names import expand
 
             cfn = make_client("cloudformation", session=session, **aws)
             counter.attach(cfn)
-            stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
-            wishes = desired.merge(settings for settings, _ in stacks)
-            parts = registry.distinct([part for _, part in stacks if part is not None])
+            stacks = [read_whole_stack(cfn, name) for name in expand(cfn, stack_name)]
+            wishes = desired.merge(settings for settings, _, _ in stacks)
+            parts = registry.distinct([part for _, part, _ in stacks if part is not None])
+            created = implicit.merged([found for _, _, found in stacks])
+        aws_implicit.wanted_settings(parts)  # bad input before any write
         _protection_needs_sources(wishes, sought)
         start_guard = None
         if sought:
@@ -153,7 +159,7 @@ def post_deploy(
 
         with _progress(len(wishes)) as progress:
             result = aws_post_deploy.reconcile(ecr, wishes, parts, concurrency, not (dry_run or check),
-                                               counter.counts, progress, start_guard)
+                                               counter.counts, progress, start_guard, created)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

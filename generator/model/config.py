@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,10 +18,13 @@ from pydantic import BaseModel, Field, ValidationError
 from generator.base import source
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_
-from generator.model import repository, targets
+from generator.model import implicit, repository, targets
+from generator.model.creation_templates import CreationTemplateEntry
+from generator.model.implicit import Implicit
 from generator.model.in_use import InUseSection, Sources
 from generator.model.notifications import Notifications, NotificationSettings, resolve_notifications
 from generator.model.policy_files import LifecyclePolicies, RepositoryPolicies
+from generator.model.pull_through_cache import PullThroughCacheEntry
 from generator.model.registry import RegistrySection
 from generator.model.registry import resolve as resolve_registry
 from generator.model.repository import (
@@ -50,6 +53,9 @@ class ConfigFile(Strict):
     notifications: Notifications | None = None
     registry: RegistrySection | None = None
     in_use: InUseSection | None = None
+    owner: Literal["namespace", "registry"] = "namespace"  # registry: this config owns the whole registry
+    pull_through_cache: list[PullThroughCacheEntry] = Field(default_factory=list)
+    creation_templates: list[CreationTemplateEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,11 @@ class Config:
     notifications: NotificationSettings | None = None
     registry: RegistrySection | None = None  # resolved per SystemName by registry.resolve
     in_use: Sources | None = None     # where post-deploy and the preview find images in use
+    owner: str = "namespace"  # `owner: registry`: prefixes outside the namespace are this config's
+    implicit: Implicit = field(default_factory=Implicit)  # pull-through cache rules, creation templates
+    # Of several stacks, only the first holds the account-wide resources (pull-through cache rules,
+    # creation templates, pull-time exclusions): each exists once per account and region.
+    first_stack: bool = True
 
 
 def load(path: Path | str) -> Config:
@@ -186,14 +197,19 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         repositories.append(repo)
     sections: list[tuple[Path_, Settings]] = [(("defaults",), raw.defaults)]
     sections += [(("repositories", index), entry) for index, entry in enumerate(raw.repositories)]
+    sections += [(("creation_templates", index), entry) for index, entry in enumerate(raw.creation_templates)]
     problems.extend(targets.literal_problems(
         raw.targets, [(at, s.encryption.kms_key if s.encryption else None) for at, s in sections], doc))
     notified = resolve_notifications(doc, raw.notifications, problems)
     if raw.registry is not None:
         try:
-            resolve_registry(raw.registry, raw.name_pattern, raw.system_name, doc)
+            resolve_registry(raw.registry, raw.name_pattern, raw.system_name, doc, ownership=raw.owner)
         except InputError as exc:
             problems.extend(exc.problems)
+    owner = implicit.owner_part(raw.name_pattern, raw.system_name, raw.owner)
+    created = implicit.resolve(doc, raw.pull_through_cache, raw.creation_templates, raw.defaults,
+                               (policies, repository_policies), owner, raw.system_name, problems)
+    problems.extend(implicit.literal_problems(raw.targets, raw.pull_through_cache, doc))
     if problems:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
@@ -201,4 +217,5 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
                   notifications=notified, registry=raw.registry,
                   max_per_stack=raw.max_per_stack, targets=raw.targets,
-                  in_use=raw.in_use.to_sources(base) if raw.in_use else None)
+                  in_use=raw.in_use.to_sources(base) if raw.in_use else None, owner=raw.owner,
+                  implicit=created)

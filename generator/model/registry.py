@@ -26,6 +26,14 @@ from pydantic import Field, ValidationError
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_, dotted
 from generator.model.metadata import METADATA_KEY
+from generator.model.registry_settings import (
+    AccountSettings,
+    PullTimeExclusions,
+    SigningRule,
+    SigningRuleEntry,
+    check_exclusions,
+    resolve_signing,
+)
 from generator.model.repository import SYSTEM_NAME_PATTERN, SYSTEM_NAME_PLACEHOLDER
 from generator.model.schema import Strict
 
@@ -75,6 +83,9 @@ class RegistrySection(Strict):
     scanning: Scanning = Scanning()
     replication: list[ReplicationRule] = Field(default_factory=list)
     policy_statements: list[dict[str, Any]] = Field(default_factory=list)
+    signing: list[SigningRuleEntry] | None = None  # None: the signing configuration is not managed
+    account_settings: AccountSettings = AccountSettings()
+    pull_time_exclusions: PullTimeExclusions = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,12 +108,19 @@ class Part:
     via: str = "post-deploy"
     system_name: str = ""           # "" (a bare Part, in tests): the namespaces are plain prefixes
     name_prefix: str = ""           # name_pattern before {name}, ${SystemName} unfilled
+    signing: tuple[SigningRule, ...] | None = None     # None: not managed
+    account_settings: tuple[tuple[str, str], ...] = ()  # (API name, value), only those declared
+    pull_time_exclusions: tuple[str, ...] = ()
+    registry_owner: bool = False    # `owner: registry`: this config owns every filter and prefix
 
     def filters_for(self, frequency: str) -> tuple[str, ...]:
         return {SCAN_ON_PUSH: self.scan_on_push, CONTINUOUS_SCAN: self.continuous}.get(frequency, ())
 
     def owns(self, value: Any) -> bool:
-        """A scan filter or replication prefix of this config's namespace (and of no longer one)."""
+        """A scan filter or replication prefix of this config's namespace (and of no longer one);
+        with `owner: registry`, any."""
+        if self.registry_owner:
+            return isinstance(value, str)
         return isinstance(value, str) and value.startswith(self.namespace) and \
             self.longer_owner(value) is None
 
@@ -165,11 +183,13 @@ def longer_owner(value: str, template: str, system_name: str) -> str | None:
 
 
 def resolve(section: RegistrySection, name_pattern: str, system_name: str,
-            doc: Document | None = None, at: Path_ = ("registry",), source: str = "registry") -> Part:
+            doc: Document | None = None, at: Path_ = ("registry",), source: str = "registry",
+            ownership: str = "namespace") -> Part:
     """The part `section` claims for `system_name`; InputError listing every problem.
 
     `doc` locates problems in ecr.yaml; without it (a template's Metadata, `--system-name`)
-    problems name the field only.
+    problems name the field only. `ownership` "registry" (ecr.yaml's `owner: registry`) makes every
+    filter and prefix this config's.
     """
     problems: list[Problem] = []
 
@@ -180,10 +200,13 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
     def sub(value: str) -> str:
         return value.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
 
+    registry_owner = ownership == "registry"
     owner = namespace(name_pattern, system_name)
     name_prefix = name_pattern.split("{name}", 1)[0]
     sid_prefix = SID_TEMPLATE.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
-    if not owner:
+    # What a declared value must lie in: the namespace, or (the registry's owner) anywhere.
+    claimable = ("", "") if registry_owner else (name_prefix, system_name)
+    if not owner and not registry_owner:
         problem((), "needs a name_pattern with a fixed prefix before {name} (e.g. "
                 "'${SystemName}-ecr-{name}'): the prefix is the namespace this config owns in the registry")
     scanning = section.scanning
@@ -195,7 +218,7 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
         where: Path_ = ("scanning", key)
         if len(filters) > MAX_SCAN_FILTERS:
             problem(where, f"has {len(filters)} filters; ECR allows at most {MAX_SCAN_FILTERS} per rule")
-        _check_values(filters, where, problem, (name_prefix, system_name), "filter", SCAN_FILTER,
+        _check_values(filters, where, problem, claimable, "filter", SCAN_FILTER,
                       SCAN_FILTER_LENGTH, "lowercase letters, digits, '.', '_', '-', '/' and '*', "
                       "starting and ending with a letter, digit or '*'")
     if len(section.replication) > MAX_REPLICATION_RULES:
@@ -222,7 +245,7 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
             problem(where, f"needs 1 to {MAX_PREFIXES} prefixes inside this config's namespace "
                     f"({owner!r}), got {len(prefixes)}: a rule without one would replicate every team's "
                     "repositories")
-        _check_values(prefixes, where, problem, (name_prefix, system_name), "prefix", PREFIX_FILTER,
+        _check_values(prefixes, where, problem, claimable, "prefix", PREFIX_FILTER,
                       PREFIX_LENGTH, "a repository name prefix: lowercase letters, digits, '.', '_', "
                       "'-', '/'")
         rules.append(Replication(tuple((d.region, d.registry_id) for d in rule.destinations),
@@ -237,13 +260,21 @@ def resolve(section: RegistrySection, name_pattern: str, system_name: str,
                 problem(("policy_statements", index, "Sid"), f"{sid!r} duplicates "
                         f"policy_statements[{seen[sid]}]: each Sid must be unique")
             seen.setdefault(sid, index)
-    if problems:
-        raise InputError(doc.source if doc else source, sorted(problems, key=lambda p: p.line or 0))
-    return Part(namespace=owner, sid_prefix=sid_prefix, scan_type=scanning.type,
+    part = Part(namespace=owner, sid_prefix=sid_prefix, scan_type=scanning.type,
                 scan_on_push=tuple(dict.fromkeys(sub(f) for f in scanning.scan_on_push)),
                 continuous=tuple(dict.fromkeys(sub(f) for f in scanning.continuous)),
                 replication=tuple(rules), statements=tuple(statements), via=section.via,
-                system_name=system_name, name_prefix=name_prefix)
+                system_name=system_name, name_prefix=name_prefix, registry_owner=registry_owner)
+    signing = None if section.signing is None else resolve_signing(
+        section.signing, sub, part.owns, owner, registry_owner, problem)
+    if section.via == "template" and section.account_settings.wanted():
+        problem(("account_settings",), "no CloudFormation resource sets the account settings: they need "
+                "post-deploy; leave via: template out (or set them by hand)")
+    exclusions = check_exclusions(section.pull_time_exclusions, problem)
+    if problems:
+        raise InputError(doc.source if doc else source, sorted(problems, key=lambda p: p.line or 0))
+    return replace(part, signing=signing, account_settings=section.account_settings.wanted(),
+                   pull_time_exclusions=exclusions)
 
 
 def _check_values(values: Sequence[str], where: Path_, problem: Any, owner: tuple[str, str], what: str,
@@ -384,6 +415,7 @@ def from_template(template: Mapping[str, Any], where: str, system_name: str | No
     names = [meta.get(key) for key in ("system_name", "name_pattern")]
     if not all(isinstance(value, str) for value in names):
         raise InputError(where, Problem("must be a string", dotted((*at, "system_name"))))
+    ownership = meta.get("owner", "namespace")
     try:
         section = RegistrySection.model_validate(meta["registry"])
     except ValidationError as exc:
@@ -401,10 +433,11 @@ def from_template(template: Mapping[str, Any], where: str, system_name: str | No
         if SYSTEM_NAME_PLACEHOLDER not in name_pattern and written_for in name_pattern:
             raise InputError(where, refusal)
         try:
-            return resolve(section, name_pattern, system, at=(*at, "registry"), source=where)
+            return resolve(section, name_pattern, system, at=(*at, "registry"), source=where,
+                           ownership=ownership)
         except InputError:
             raise InputError(where, refusal) from None
-    return resolve(section, name_pattern, system, at=(*at, "registry"), source=where)
+    return resolve(section, name_pattern, system, at=(*at, "registry"), source=where, ownership=ownership)
 
 
 def in_template(template: Mapping[str, Any]) -> Mapping[str, Any] | None:

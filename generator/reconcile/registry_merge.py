@@ -28,9 +28,12 @@ from generator.model.registry import (
     SCAN_ON_PUSH,
     Part,
 )
+from generator.model.registry_settings import MAX_SIGNING_RULES
 
 SCANNING, REPLICATION, POLICY = "scanning", "replication", "registryPolicy"
 SETTINGS = (SCANNING, REPLICATION, POLICY)
+# Merged like the others, but read only when a part declares signing rules (`Part.signing`).
+SIGNING = "signing"
 POLICY_VERSION = "2012-10-17"
 
 Document = Any  # a mapping in the API's shape, or None for "no registry policy"
@@ -154,6 +157,30 @@ def merge_policy(document: Mapping[str, Any] | None, part: Part,
     return {**document, "Statement": out}
 
 
+def merge_signing(document: Mapping[str, Any], part: Part, registry_id: str = "") -> dict[str, Any]:
+    """Owned signing rules (filters all in the namespace, as for replication) replaced by the
+    declared ones, placed where the first owned rule was (else at the end); a part that does not
+    manage signing (`signing` None) changes nothing."""
+    if part.signing is None:
+        return dict(document)
+    wanted = [rule.to_api() for rule in part.signing]
+    rules: list[Any] = []
+    placed = False
+    for rule in document.get("rules") or []:
+        if _owned_rule(rule, part):
+            if not placed:
+                rules += wanted
+                placed = True
+            continue
+        rules.append(rule)
+    if not placed:
+        rules += wanted
+    if len(rules) > MAX_SIGNING_RULES:
+        raise Conflict(f"the signing configuration would hold {len(rules)} rules; ECR allows at most "
+                       f"{MAX_SIGNING_RULES}")
+    return {**document, "rules": rules}
+
+
 def policy_text(document: Mapping[str, Any], original: str | None) -> str:
     """The registry policy text to write for `document`.
 
@@ -239,7 +266,7 @@ def _items(text: str, start: int, skip: Callable[[int], int]) -> Spans | None:
 
 
 MERGERS: dict[str, Callable[[Any, Part, str], Any]] = {
-    SCANNING: merge_scanning, REPLICATION: merge_replication, POLICY: merge_policy}
+    SCANNING: merge_scanning, REPLICATION: merge_replication, POLICY: merge_policy, SIGNING: merge_signing}
 
 
 def _wildcard(value: str) -> dict[str, str]:

@@ -11,28 +11,39 @@ from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
 from generator.model.effective_scan import EffectiveScan
-from generator.reconcile import in_use, phrases
+from generator.reconcile import implicit, in_use, phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
 from generator.reconcile.registry_merge import DocumentPlan, Left
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
-                 "missing": "missing", "unmanaged": "unmanaged", "at-risk": "atRisk"}
+                 "missing": "missing", "unmanaged": "unmanaged", "at-risk": "atRisk", "implicit": "implicit"}
 SUMMARY_KEYS = tuple(_SUMMARY_KEYS[s] for s in STATUSES)  # the summary's count per status, in order
 
 
 def build(plan: Plan, results: Mapping[Change, str | None] | None, api_calls: Mapping[str, int],
-          verdicts: Mapping[str, in_use.Verdict] | None = None) -> dict[str, Any]:
+          verdicts: Mapping[str, in_use.Verdict] | None = None,
+          governed_by: Mapping[str, str] | None = None) -> dict[str, Any]:
     """`results` is what apply returned (change -> error or None); None when nothing was applied.
-    `verdicts` are the in-use guard's, by repository (None: no in-use discovery)."""
+    `verdicts` are the in-use guard's, by repository (None: no in-use discovery). `governed_by`
+    maps each repository an enforced creation template governs to the template's prefix (None:
+    no template is enforced): it is reported with that `prefix`, and as `implicit` where it
+    needed nothing."""
     repositories = [_repository(repo, results) for repo in plan.repositories]
     for entry in repositories:
         if verdicts and entry["repositoryName"] in verdicts:
             in_use.annotate(entry, verdicts[entry["repositoryName"]], applied=results is not None)
+        if governed_by and entry["repositoryName"] in governed_by:
+            entry["prefix"] = governed_by[entry["repositoryName"]]
+            if entry["status"] == "in-sync":
+                entry["status"] = "implicit"
     summary: dict[str, Any] = {"repositories": len(repositories)}
-    # `at-risk` exists only where the in-use guard ran: a run without it reports as it always did.
-    for status in (*STATUSES, "at-risk") if verdicts is not None else STATUSES:
+    # `at-risk` exists only where the in-use guard ran, `implicit` only where templates are
+    # enforced: a run without them reports as it always did.
+    optional = [status for status, ran in (("at-risk", verdicts), ("implicit", governed_by))
+                if ran is not None]
+    for status in (*STATUSES, *optional):
         summary[_SUMMARY_KEYS[status]] = sum(1 for r in repositories if r["status"] == status)
     summary["apiCalls"] = dict(sorted(api_calls.items()))
     return {"repositories": repositories, "summary": summary}
@@ -131,7 +142,7 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
         extra = in_use.rows(repo)
-        if repo["status"] == "in-sync" and not repo["changes"] and not extra:
+        if repo["status"] in ("in-sync", "implicit") and not repo["changes"] and not extra:
             continue
         if not repo["changes"] and not extra:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
@@ -154,6 +165,8 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
 
 def _render_registry(section: Mapping[str, Any], console: Any) -> None:
     """Each registry document before and after (whole, as compact JSON), then scanning drift."""
+    for line in implicit.text_lines(section):
+        console.print(line, soft_wrap=True)
     for change in section["changes"]:
         console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
         console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)

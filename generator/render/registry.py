@@ -1,6 +1,7 @@
 """`registry.via: template`: the registry documents as CloudFormation singletons.
 
-Each of `AWS::ECR::RegistryScanningConfiguration`, `ReplicationConfiguration` and `RegistryPolicy`
+Each of `AWS::ECR::RegistryScanningConfiguration`, `ReplicationConfiguration`, `RegistryPolicy` and
+`SigningConfiguration`
 REPLACES the whole document of the account and region, every other team's part included: this
 route is for those who own the whole registry (lint's W9510 warns about it everywhere else).
 """
@@ -41,6 +42,11 @@ def resources(config: Config) -> list[AWSObject]:
     if section.policy_statements:
         out.append(ecr.RegistryPolicy("EcrgenRegistryPolicy", PolicyText={
             "Version": "2012-10-17", "Statement": [_sub(s) for s in section.policy_statements]}))
+    if section.signing is not None:
+        out.append(ecr.SigningConfiguration("EcrgenSigning", Rules=[ecr.Rule(
+            SigningProfileArn=rule.signing_profile,
+            RepositoryFilters=[ecr.RepositoryFilter(Filter=_sub(value), FilterType="WILDCARD_MATCH")
+                               for value in rule.filters]) for rule in section.signing]))
     return out
 
 

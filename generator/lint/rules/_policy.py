@@ -20,7 +20,14 @@ from cfnlint.template import Template
 
 from generator.base.source import JSON_TOO_DEEP
 from generator.base.template_body import scalar_text
-from generator.lint.rules._helpers import Path, Repository, repositories, text_lines, text_location
+from generator.lint.rules._helpers import (
+    REPOSITORY_POLICY,
+    Path,
+    Repository,
+    text_lines,
+    text_location,
+    values_of,
+)
 from generator.model import access, repository_policy
 
 
@@ -43,10 +50,10 @@ class PolicyPart:
 
 def policy_matches(cfn: Template, messages: Callable[[PolicyPart], Iterable[str]]) -> list[RuleMatch]:
     """A match, at its statement's line, for each message `messages` has for a part of any
-    repository's policy: the loop every repository-policy rule shares."""
+    repository's (or creation template's) policy: the loop every repository-policy rule shares."""
     matches = []
-    for repo in repositories(cfn):
-        for part in policy_parts(repo):
+    for repo, value, path in values_of(cfn, REPOSITORY_POLICY, sub_as_text=True):
+        for part in policy_parts(repo, value, path):
             for message in messages(part):
                 match = RuleMatch(part.path, message)
                 if part.location:
@@ -55,9 +62,9 @@ def policy_matches(cfn: Template, messages: Callable[[PolicyPart], Iterable[str]
     return matches
 
 
-def policy_parts(repo: Repository) -> Iterator[PolicyPart]:
-    """The repository policy's statements, parsed one by one, and its problems, located."""
-    value, path = repo.prop("RepositoryPolicyText")
+def policy_parts(repo: Repository, value: Any, path: Path) -> Iterator[PolicyPart]:
+    """The repository policy's statements (`value`, at `path`), parsed one by one, and its
+    problems, located."""
     text = value if isinstance(value, str) else None
     if text is not None:
         try:
