@@ -177,6 +177,10 @@ def _lifecycle(repo: LiveRepository, files: _PolicyFiles, result: Imported) -> A
         result.not_carried.append(f"{repo.name}: lifecycle policy not carried over, ECR would reject "
                                   f"it from a template: {exc}")
         return None
+    if "${" in repo.lifecycle_text:
+        result.not_carried.append(f"{repo.name}: lifecycle policy not carried over: a description holds "
+                                  "${...} text, which a template cannot carry as it is")
+        return None
     rules = lifecycle_rules(policy)
     if rules is not None:
         return ("rules", rules)

@@ -29,6 +29,7 @@ from generator.model.access import ROLE_ARN
 from generator.model.policy_files import LifecyclePolicies, RepositoryPolicies
 from generator.model.pull_through_cache import ROOT, outside_namespace, prefix_problem
 from generator.model.repository import Encryption, RepositoryEntry, Settings
+from generator.model.schema import LiteralText
 
 AppliedFor = Literal["PULL_THROUGH_CACHE", "REPLICATION", "CREATE_ON_PUSH"]
 PREFIX_LENGTH = (1, 256)
@@ -48,9 +49,10 @@ class CreationTemplateEntry(Settings):
 
     prefix: str
     applied_for: Annotated[list[AppliedFor], Field(min_length=1)]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] | None = None
+    description: Annotated[LiteralText, Field(max_length=MAX_DESCRIPTION)] | None = None
     custom_role: str | None = None
-    resource_tags: Annotated[dict[str, str], Field(max_length=MAX_RESOURCE_TAGS)] | None = None
+    resource_tags: Annotated[dict[LiteralText, LiteralText], Field(max_length=MAX_RESOURCE_TAGS)] | None \
+        = None
     enforce_existing: bool = True
 
     @field_validator(*_NOT_FOR_TEMPLATES)

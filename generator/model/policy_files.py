@@ -18,6 +18,7 @@ from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_
 from generator.model import access, lifecycle, protection, repository_policy
 from generator.model.repository import LifecycleRule, Settings
+from generator.model.schema import placeholder_problem
 
 # Where a problem the lifecycle model finds lives in a config rule.
 _RULE_FIELDS = {"rulePriority": "priority", "selection.tagStatus": "tag_status",
@@ -56,12 +57,23 @@ class _Files:
             return None
 
 
+def _for_template(data: Any) -> lifecycle.Policy:
+    """A lifecycle policy file's policy, whose text the template carries as it is."""
+    policy = lifecycle.parse(data)
+    problems = [lifecycle.PolicyProblem(problem, rule=index, field="description", priority=rule.priority)
+                for index, rule in enumerate(policy.rules)
+                if rule.description and (problem := placeholder_problem(rule.description))]
+    if problems:
+        raise lifecycle.PolicyError(problems)
+    return policy
+
+
 class LifecyclePolicies:
     """Builds each lifecycle policy once (a policy file shared by many repositories is read once)."""
 
     def __init__(self, doc: Document, base: Path, problems: list[Problem]) -> None:
         self.doc, self.problems = doc, problems
-        self.files = _Files(doc, base, problems, lifecycle.parse, lifecycle.PolicyError,
+        self.files = _Files(doc, base, problems, _for_template, lifecycle.PolicyError,
                             lambda p: () if p.rule is None else ("rules", p.rule))
 
     def get(self, settings: Settings, at: Path_, protect_at: Path_ | None = None) -> lifecycle.Policy | None:

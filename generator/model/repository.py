@@ -17,7 +17,7 @@ from generator.base.errors import Problem
 from generator.base.source import Document, Path_
 from generator.model import lifecycle, repository_policy
 from generator.model.access import AccessField
-from generator.model.schema import Strict
+from generator.model.schema import LiteralText, Strict
 
 SYSTEM_NAME_PLACEHOLDER = "${SystemName}"  # in name_pattern: the template's SystemName parameter
 Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
@@ -47,7 +47,7 @@ class LifecycleRule(Strict):
     """One rule as written in ecr.yaml; `to_rule` turns it into the lifecycle model."""
 
     priority: PositiveInt | None = None
-    description: str | None = None
+    description: LiteralText | None = None
     tag_status: Literal["tagged", "untagged", "any"]
     tag_prefixes: list[str] | None = None
     tag_patterns: list[str] | None = None
@@ -101,7 +101,7 @@ class Settings(Strict):
     encryption: Encryption | None = None
     lifecycle: list[LifecycleRule] | None = None
     lifecycle_policy_file: str | None = None
-    tags: dict[str, str] | None = None
+    tags: dict[LiteralText, LiteralText] | None = None
     deletion_policy: Literal["Retain", "Delete"] | None = None
     access: AccessField = None
     repository_policy_file: str | None = None

@@ -9,9 +9,29 @@ phrasing ("Input should be a valid integer") reaches a user.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def placeholder_problem(value: str) -> str | None:
+    """Why `value` cannot go into a template as it is: CloudFormation substitutes `${...}` only
+    inside Fn::Sub, so elsewhere the text would stay as written (and cfn-lint reports E1029)."""
+    if "${" not in value:
+        return None
+    return (f"{shown(value)} holds '${{': the template carries this text as it is, where CloudFormation "
+            "substitutes nothing (cfn-lint: E1029); write it without ${...}")
+
+
+def _literal_text(value: str) -> str:
+    problem = placeholder_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Text the template carries as it is (a rule's description, a tag): no `${...}` placeholder.
+LiteralText = Annotated[str, AfterValidator(_literal_text)]
 
 
 class Strict(BaseModel):
