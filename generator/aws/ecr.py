@@ -77,7 +77,7 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
         reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
         reads += [(name, "repository_policy_text", repository_policy_text)
                   for name in found if name in repository_policy_wanted]
-        results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
+        results = pool.map(lambda r: read_policy(ecr, r[0], r[2]), reads)
         for (name, field, _), (text, error) in zip(reads, results, strict=True):
             if error:
                 errors[name] = error
@@ -116,10 +116,11 @@ def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str
         found, missing, errors = _describe(ecr, batch[:len(batch) // 2])
         more = _describe(ecr, batch[len(batch) // 2:])
         return found + more[0], missing | more[1], {**errors, **more[2]}
-    return [_live(repo) for repo in response["repositories"]], set(), {}
+    return [live_repository(repo) for repo in response["repositories"]], set(), {}
 
 
-def _live(repo: dict[str, Any]) -> LiveRepository:
+def live_repository(repo: dict[str, Any]) -> LiveRepository:
+    """The settings of one repository as DescribeRepositories gives it (policies not read yet)."""
     return LiveRepository(
         name=repo["repositoryName"], image_tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
         exclusion_filters=frozenset(f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])),
@@ -127,8 +128,10 @@ def _live(repo: dict[str, Any]) -> LiveRepository:
         arn=repo.get("repositoryArn", ""))
 
 
-def _policy(ecr: Any, name: str, reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
-    """(policy text or None, error or None)."""
+def read_policy(ecr: Any, name: str,
+                reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
+    """One policy of a repository through `reader` (`client.lifecycle_policy_text`, ...): (its
+    text or None when it has none, None) or, when AWS refuses or the call is lost, (None, error)."""
     try:
         return reader(ecr, name), None
     except failures() as exc:

@@ -98,7 +98,7 @@ def _every_repository(ecr: Any) -> dict[str, LiveRepository]:
 
     pages = ecr.get_paginator("describe_repositories").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
     try:
-        return {repo["repositoryName"]: aws_ecr._live(repo)
+        return {repo["repositoryName"]: aws_ecr.live_repository(repo)
                 for page in pages for repo in page["repositories"]}
     except ClientError as exc:
         raise InputError("--all", f"cannot list the repositories: {aws_ecr.describe(exc)}") from None
@@ -107,7 +107,7 @@ def _every_repository(ecr: Any) -> dict[str, LiveRepository]:
 def _policy(ecr: Any, name: str, advance: aws_ecr.Progress | None) -> tuple[str | None, str | None]:
     """(lifecycle policy text or None, error or None)."""
     try:
-        return aws_ecr._policy(ecr, name, lifecycle_policy_text)
+        return aws_ecr.read_policy(ecr, name, lifecycle_policy_text)
     finally:
         if advance:
             advance(1)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,13 +13,12 @@ import typer
 
 from generator.base.errors import InputError
 from generator.cli import aws_options, in_use_options
+from generator.cli.progress import show_progress
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
 
 if TYPE_CHECKING:
     from generator.model.in_use import Sources
     from generator.reconcile.desired import RepositorySettings
-
-PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
 
 
 class Output(StrEnum):
@@ -139,7 +136,7 @@ def post_deploy(
             parts = registry.distinct([part for _, part in stacks if part is not None])
         _protection_needs_sources(wishes, sought)
         # The registry documents and the images in use are read beside the repositories.
-        with ThreadPoolExecutor(2) as background, _progress(len(wishes)) as progress:
+        with ThreadPoolExecutor(2) as background, show_progress(len(wishes)) as progress:
             registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
             guard = None
             if sought:
@@ -182,30 +179,3 @@ def _protection_needs_sources(wishes: list[RepositorySettings], sought: Sources)
 def _split(values: list[str]) -> list[str]:
     """`--accounts a,b --accounts c` -> [a, b, c]."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-@contextmanager
-def _progress(repositories: int) -> Iterator[Callable[[str, int], Callable[[int], None] | None]]:
-    """Progress on stderr for long runs: a bar at a terminal, one line per phase in a pipeline log.
-
-    `start(what, total)` begins a phase and gives its callback.
-    """
-    if repositories < PROGRESS_FROM:
-        yield lambda what, total: None
-        return
-    if not sys.stderr.isatty():
-        def announce(what: str, total: int) -> None:
-            if total:
-                print(f"{what}: {total}", file=sys.stderr, flush=True)
-
-        yield announce
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        def start(what: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(what, total=total)
-            return lambda n: bar.advance(task, n)
-
-        yield start

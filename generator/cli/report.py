@@ -66,7 +66,7 @@ def report(
     from generator.aws import report as aws_report
     from generator.aws.client import make_client, make_session, user_errors
     from generator.base.fileio import write_atomic
-    from generator.cli.post_deploy import PROGRESS_FROM, _progress
+    from generator.cli.progress import PROGRESS_FROM, show_progress
     from generator.report import figures
 
     at = _check_flags(config, stack_name, repository, every, price_per_gb, archive_price_per_gb, now)
@@ -92,7 +92,7 @@ def report(
                                                                 for name in expand(cfn, stack_name)))
         ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
-        with _progress(PROGRESS_FROM) as start:
+        with show_progress(PROGRESS_FROM) as start:
             reading = aws_report.read(
                 ecr, wishes=wishes, names=list(dict.fromkeys(repository)) if repository else None,
                 concurrency=concurrency,
