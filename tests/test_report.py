@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from generator.base.wording import binary_size
 from generator.report import charts, figures, units
 from tests import report_registry
 from tests.conftest import run_ecrgen
@@ -220,7 +221,7 @@ def test_a_chart_is_the_same_svg_every_time_with_title_desc_and_no_script() -> N
 @pytest.mark.parametrize(("value", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"),
                                              (3 * GIB // 2, "1.5 GiB"), (2**50, "1.0 PiB")])
 def test_sizes_read_in_binary_units(value: int, text: str) -> None:
-    assert units.size(value) == text
+    assert binary_size(value) == text
 
 
 def test_money_under_a_cent_is_not_shown_as_nothing() -> None:

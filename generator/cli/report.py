@@ -165,9 +165,10 @@ def _render(result: Report, fmt: Output) -> str:
 
 
 def _summary_line(result: Report) -> str:
+    from generator.base.wording import binary_size
     from generator.report import units
 
-    return (f"{len(result.repositories)} repositories, {units.size(result.total('bytes'))}, "
+    return (f"{len(result.repositories)} repositories, {binary_size(result.total('bytes'))}, "
             f"{units.usd(result.total('monthly_cost'))} per month; policies free "
-            f"{units.size(result.total('freed.expiring_bytes'))}"
+            f"{binary_size(result.total('freed.expiring_bytes'))}"
             + (f"; {len(result.unreadable)} unreadable" if result.unreadable else ""))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from generator.base.wording import plural
+from generator.base.wording import binary_size, plural, size_unit
 from generator.model.lifecycle.images import format_timestamp
 from generator.report import figures, units
 from generator.report.charts import Chart, render
@@ -44,13 +44,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("repository", False, lambda r: r.name, lambda r: r.name),
     Column("status", False, lambda r: r.status, lambda r: r.status),
     Column("images", True, lambda r: r.images, lambda r: f"{r.images:,}"),
-    Column("storage", True, lambda r: r.bytes, lambda r: units.size(r.bytes)),
+    Column("storage", True, lambda r: r.bytes, lambda r: binary_size(r.bytes)),
     Column("cost per month", True, lambda r: round(r.monthly_cost, 4), lambda r: units.usd(r.monthly_cost)),
     Column("lifecycle policy", False, _policy_cell, _policy_cell),
     Column("policy frees", True, lambda r: r.freed.expiring_bytes,
-           lambda r: f"{units.size(r.freed.expiring_bytes)} ({r.freed.expiring_images:,})"),
+           lambda r: f"{binary_size(r.freed.expiring_bytes)} ({r.freed.expiring_images:,})"),
     Column("policy archives", True, lambda r: r.freed.archiving_bytes,
-           lambda r: f"{units.size(r.freed.archiving_bytes)} ({r.freed.archiving_images:,})"),
+           lambda r: f"{binary_size(r.freed.archiving_bytes)} ({r.freed.archiving_images:,})"),
     Column("saves per month", True, lambda r: round(r.freed.monthly_saving, 4),
            lambda r: units.usd(r.freed.monthly_saving)),
     Column("newest image scan", False, lambda r: r.coverage, lambda r: r.coverage),
@@ -85,7 +85,7 @@ def _top(repositories: Sequence[RepositoryFigures], key: Callable[[RepositoryFig
 def _sized(values: Sequence[Sequence[float]]) -> tuple[str, list[list[float]]]:
     """The unit for the largest bar (a stack's sum) and the values in it, rounded for drawing."""
     largest = max((sum(bar) for bar in zip(*values, strict=True)), default=0)
-    unit, scale = units.unit_for(largest)
+    unit, scale = size_unit(largest)
     return unit, [[round(v / scale, 2) for v in series] for series in values]
 
 
@@ -182,9 +182,9 @@ def _summary(report: Report) -> str:
         ("repositories", f"{len(report.repositories):,}",
          f"{len(report.unreadable)} unreadable" if report.unreadable else "all read"),
         ("images", f"{report.total('images'):,}", f"{report.total('archived_images'):,} archived"),
-        ("storage", units.size(report.total("bytes")),
+        ("storage", binary_size(report.total("bytes")),
          f"{units.usd(report.total('monthly_cost'))} per month"),
-        ("policies free", units.size(report.total("freed.expiring_bytes")),
+        ("policies free", binary_size(report.total("freed.expiring_bytes")),
          f"{units.usd(report.total('freed.monthly_saving'))} per month"),
         ("without lifecycle policy", str(len(figures.without_policy(report))), "ECR keeps every image"),
         ("drifted", str(statuses["drifted"]),
