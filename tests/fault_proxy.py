@@ -38,7 +38,8 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 @dataclass(frozen=True)
 class RepositoryFault:
-    """Always answer `operations` (name prefixes, e.g. `Put`) on `repository` with `error`."""
+    """Always answer `operations` (name prefixes, e.g. `Put`) on `repository` with `error`;
+    repository `*` means every call of those operations, whatever it names (`ListClusters`)."""
 
     repository: str
     error: str = "AccessDeniedException"
@@ -46,7 +47,7 @@ class RepositoryFault:
     status: int = 400
 
     def applies(self, operation: str, repositories: tuple[str, ...]) -> bool:
-        return self.repository in repositories and operation.startswith(self.operations)
+        return (self.repository == "*" or self.repository in repositories) and operation.startswith(self.operations)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ answer, with each image's push time, storage class and scan (status and severity
 this fixture. Everything else is moto's. `shop-ecr-payments` refuses DescribeImages
 (AccessDenied), as an IAM policy that denies one repository would. The data are generated from
 a fixed seed, so the report at `NOW` is the same every run: the page docs/report.png shows.
+
+The images in use (ecr.yaml's `in_use:`): ECS services and a Lambda function (`WORKLOADS`), and
+images pulled in the last 7 days (`PULLS`; moto records no pull, so the proxy reports them).
+Some of them the current policies expire or archive: the report's "at risk".
 """
 
 from __future__ import annotations
@@ -28,6 +32,21 @@ NOW_EPOCH = dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
 DAY = 86_400
 MIB = 2**20
 DENIED = "shop-ecr-payments"
+CLUSTER = "shop"
+FUNCTION = "report-builder"
+# Who runs what: (repository, image by push order, 0 the newest, user as discovery names it).
+WORKLOADS = (
+    ("shop-ecr-web", 0, f"ecs:{CLUSTER}/web"),
+    ("shop-ecr-web", 24, f"ecs:{CLUSTER}/admin"),  # a rarely deployed service: "keep 20" expires it
+    ("shop-ecr-checkout", 0, f"ecs:{CLUSTER}/checkout"),
+    ("shop-ecr-reports", 0, f"lambda:{FUNCTION}:$LATEST"),
+    ("shop-ecr-reports", 10, f"lambda:{FUNCTION}:live"),  # pushed over 90 days ago: archived
+)
+OTHER_REGISTRY_IMAGE = "nginx:1.27"  # beside the web service's own image: counted, ignored
+# Images pulled recently: (repository, image by push order, days before NOW).
+PULLS = (("shop-ecr-worker", 22, 2.0), ("shop-ecr-ml-models", 0, 1.0))
+ROLE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 
 @dataclass
@@ -39,6 +58,7 @@ class Image:
     archived_at: float | None = None  # set: the image is in archive storage
     scan: str | None = None           # imageScanStatus.status; None: never scanned
     findings: dict[str, int] = field(default_factory=dict)
+    pulled_at: float | None = None    # lastRecordedPullTime; None: never pulled
 
 
 @dataclass
@@ -113,7 +133,46 @@ def build(ecr: Any) -> list[Repository]:
         for image in images[len(images) - repo.archived:]:
             image.archived_at = image.pushed_at + 95 * DAY
         repo.images = images
+    by_name = {repo.name: repo for repo in REPOSITORIES}
+    for name, index, days in PULLS:
+        by_name[name].images[index].pulled_at = NOW_EPOCH - days * DAY
     return REPOSITORIES
+
+
+def reference(ecr: Any, repository: Repository, index: int) -> str:
+    """How a workload names the image: `<uri>:<tag>`, or `<uri>@<digest>` when it has no tag."""
+    uri = ecr.describe_repositories(repositoryNames=[repository.name])["repositories"][0]["repositoryUri"]
+    image = repository.images[index]
+    return f"{uri}:{image.tags[0]}" if image.tags else f"{uri}@{image.digest}"
+
+
+def run_workloads(moto_url: str, repositories: list[Repository]) -> None:
+    """WORKLOADS in moto: an ECS service each, and one Lambda function whose alias `live` runs
+    an older image than its $LATEST."""
+    import boto3
+
+    ecr, ecs, lam, iam = (boto3.client(service, endpoint_url=moto_url) for service in ("ecr", "ecs", "lambda", "iam"))
+    by_name = {repo.name: repo for repo in repositories}
+    ecs.create_cluster(clusterName=CLUSTER)
+    functions = {}
+    for name, index, user in WORKLOADS:
+        image = reference(ecr, by_name[name], index)
+        if user.startswith("lambda:"):
+            functions[user.rsplit(":", 1)[-1]] = image
+            continue
+        service = user.rsplit("/", 1)[-1]
+        containers = [{"name": service, "image": image, "memory": 128}]
+        if service == "web":
+            containers.append({"name": "proxy", "image": OTHER_REGISTRY_IMAGE, "memory": 64})
+        definition = ecs.register_task_definition(family=service, containerDefinitions=containers)
+        ecs.create_service(cluster=CLUSTER, serviceName=service, desiredCount=1,
+                           taskDefinition=definition["taskDefinition"]["taskDefinitionArn"])
+    role = iam.create_role(RoleName=f"{FUNCTION}-role", AssumeRolePolicyDocument=ROLE_TRUST)
+    lam.create_function(FunctionName=FUNCTION, Role=role["Role"]["Arn"], PackageType="Image",
+                        Code={"ImageUri": functions["live"]})
+    lam.publish_version(FunctionName=FUNCTION)
+    lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion="1")
+    lam.update_function_code(FunctionName=FUNCTION, ImageUri=functions["$LATEST"])
 
 
 def _put(ecr: Any, repository: str, number: int, size: int, tag: str | None) -> str:
@@ -163,6 +222,8 @@ def _detail(raw: dict[str, Any], image: Image) -> dict[str, Any]:
         detail["imageScanStatus"] = {"status": image.scan, "description": "fixture"}
     if image.findings:
         detail["imageScanFindingsSummary"] = {"findingSeverityCounts": image.findings}
+    if image.pulled_at is not None:
+        detail["lastRecordedPullTime"] = image.pulled_at
     return detail
 
 
@@ -172,5 +233,6 @@ def registry(aws: str, fault_proxy: FaultProxy) -> list[Repository]:
     import boto3
 
     repositories = build(boto3.client("ecr", endpoint_url=aws))
+    run_workloads(aws, repositories)
     serve(fault_proxy, aws, repositories)
     return repositories

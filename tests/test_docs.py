@@ -131,6 +131,8 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen report --all": (0, "## ECR registry report: every repository in us-east-1"),
     "ecrgen report --repository myapp-ecr-php-app --archive-price-per-gb 0.07 --output json":
         (0, '"archiveUsdPerGbMonth": 0.07'),
+    "ecrgen report --repository myapp-ecr-php-app --in-use ecs,lambda --pulled-within 30":
+        (0, "| in use (ecs, lambda, pulled within 30 days) | 2 images, 1 at risk"),
 }
 
 

@@ -7,15 +7,20 @@ the plain rules of its policies, not from ecrgen's evaluator.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from generator.base.wording import binary_size
+from generator.model.in_use import Resolved
 from generator.report import charts, figures, units
+from generator.report.in_use import InUseFigures, InUseSeen
 from tests import report_registry
 from tests.conftest import run_ecrgen
 from tests.fault_proxy import FaultProxy, Faults, RepositoryFault, fault_proxy
@@ -46,6 +51,19 @@ def expected_freed(repo: report_registry.Repository) -> tuple[set[str], set[str]
     return untagged_old | {i.digest for i in standard[20:]}, set()
 
 
+def expected_in_use(repo: report_registry.Repository) -> dict[str, set[str]]:
+    """digest -> users of the repository's images in use: the workloads, and pulls in 7 days."""
+    found: dict[str, set[str]] = {}
+    for name, index, user in report_registry.WORKLOADS:
+        if name == repo.name:
+            found.setdefault(repo.images[index].digest, set()).add(user)
+    for image in repo.images:
+        if image.pulled_at is not None and NOW_EPOCH - image.pulled_at <= 7 * DAY:
+            day = dt.datetime.fromtimestamp(image.pulled_at, dt.UTC).date().isoformat()
+            found.setdefault(image.digest, set()).add(f"pulled:{day}")
+    return found
+
+
 def test_the_figures_are_the_registrys(registry: list[report_registry.Repository], fault_proxy: FaultProxy) -> None:
     document = report("--config", "ecr.yaml", "--price-per-gb", "0.12", "--archive-price-per-gb", "0.05")
     readable = [repo for repo in registry if repo.name != DENIED]
@@ -59,6 +77,7 @@ def test_the_figures_are_the_registrys(registry: list[report_registry.Repository
     assert set(statuses.values()) == {"in-sync", "drifted"}
 
     total_cost = total_saving = 0.0
+    at_risk: dict[str, dict[str, str]] = {}  # repository -> digest -> action
     for repo in readable:
         entry = by_name[repo.name]
         archived = [i for i in repo.images if i.archived_at is not None]
@@ -86,6 +105,15 @@ def test_the_figures_are_the_registrys(registry: list[report_registry.Repository
         assert entry["newestImage"]["findings"] == newest.findings
         assert entry["newestImage"]["scanStatus"] == (newest.scan or "NOT_SCANNED")
         assert entry["lifecyclePolicy"] is (repo.name not in ("shop-ecr-base-image", "shop-ecr-ml-models"))
+        in_use = expected_in_use(repo)
+        risky = {d: "EXPIRE" for d in in_use if d in expired} | {d: "TRANSITION" for d in in_use if d in archiving}
+        at_risk[repo.name] = risky
+        assert entry["inUse"]["images"] == len(in_use), repo.name
+        assert {v["imageDigest"]: (v["action"], set(v["users"])) for v in entry["inUse"]["atRisk"]} == {
+            d: (action, in_use[d]) for d, action in risky.items()}, repo.name
+        assert (entry["inUse"]["expiringImages"], entry["inUse"]["archivingImages"]) == (
+            list(risky.values()).count("EXPIRE"), list(risky.values()).count("TRANSITION"))
+        assert entry["inUse"]["unknownReferences"] == []
 
     summary = document["summary"]
     assert summary["images"] == sum(len(repo.images) for repo in readable)
@@ -100,10 +128,28 @@ def test_the_figures_are_the_registrys(registry: list[report_registry.Repository
     assert summary["newestImageCoverage"] == {"scanned": 6, "in progress": 1, "failed": 0, "not scanned": 1,
                                               "no images": 0}
     assert summary["statuses"] == {"in-sync": 5, "drifted": 3, "unmanaged": 0}
+    # the web service's admin image is expired, the function's aliased one archived, the worker
+    # image pulled two days ago expired: the outage ECR's next evaluation causes
+    risky = [action for found in at_risk.values() for action in found.values()]
+    assert (risky.count("EXPIRE"), risky.count("TRANSITION")) == (2, 1)
+    assert summary["inUse"] == {
+        "sources": "ecs, lambda, pulled within 7 days",
+        "images": sum(len(expected_in_use(repo)) for repo in readable),
+        "expiringImages": 2, "archivingImages": 1,
+        "repositoriesAtRisk": sorted((name for name in at_risk if at_risk[name]),
+                                     key=lambda name: (-len(at_risk[name]), name)),
+        "unknownReferences": 0, "otherRegistries": 1}
     # The fewest calls: one DescribeRepositories for nine names, one policy read and one page of
-    # images per repository; nothing written.
-    assert summary["apiCalls"] == {"DescribeRepositories": 1, "GetLifecyclePolicy": 9, "DescribeImages": 9}
-    assert not [op for op in fault_proxy.counts() if not op.startswith(("Describe", "Get"))]
+    # images per repository (the images in use are resolved against the same pages), then the
+    # discovery's own reads: each of the three task definitions once, $LATEST and the aliased
+    # version of the function; nothing written.
+    assert summary["apiCalls"] == {
+        "DescribeRepositories": 1, "GetLifecyclePolicy": 9, "DescribeImages": 9,
+        "ListClusters": 1, "ListServices": 1, "ListTasks": 1, "DescribeServices": 1, "DescribeTaskDefinition": 3,
+        "ListFunctions": 1, "ListAliases": 1, "GetFunction": 2}
+    assert all(op.startswith(("Describe", "Get", "List")) for op in summary["apiCalls"])
+    # what reached the endpoint: ECR's and ECS's reads by name, Lambda's (REST, no name) as `?`
+    assert not [op for op in fault_proxy.counts() if not op.startswith(("Describe", "Get", "List", "?"))]
 
 
 def test_every_scope_and_every_format(registry: list[report_registry.Repository], tmp_path: Path) -> None:
@@ -130,6 +176,53 @@ def test_every_scope_and_every_format(registry: list[report_registry.Repository]
     assert markdown.stdout.startswith("## ECR registry report: ecr.yaml in us-east-1")
     assert "- `shop-ecr-ml-models`: 29.3 GiB, kept forever" in markdown.stdout
     assert "- `shop-ecr-payments`: AccessDeniedException" in markdown.stdout
+
+
+def test_the_in_use_flags_a_file_and_no_extra_call(registry: list[report_registry.Repository],
+                                                    fault_proxy: FaultProxy, tmp_path: Path) -> None:
+    web = next(repo for repo in registry if repo.name == "shop-ecr-web")
+    admin, old = web.images[24], web.images[30]  # both expired by "keep the 20 most recent"
+    listed = tmp_path / "in-use.txt"
+    listed.write_text(f"shop-ecr-web@{old.digest}\nshop-ecr-web:gone\ndocker.io/library/redis:7\n")
+    document = report("--repository", "shop-ecr-web", "--in-use", "ecs", "--in-use-file", str(listed), code=0)
+    (entry,) = document["repositories"]
+    assert {v["imageDigest"]: v["users"] for v in entry["inUse"]["atRisk"]} == {
+        admin.digest: ["ecs:shop/admin"], old.digest: ["file:1"]}
+    assert entry["inUse"]["images"] == 3  # and the web service's current image, kept
+    assert entry["inUse"]["unknownReferences"] == [{"reference": "shop-ecr-web:gone", "user": "file:2"}]
+    assert document["summary"]["inUse"] == {
+        "sources": f"ecs, {listed}", "images": 3, "expiringImages": 2, "archivingImages": 0,
+        "repositoriesAtRisk": ["shop-ecr-web"], "unknownReferences": 1, "otherRegistries": 2}
+    calls = document["summary"]["apiCalls"]
+    assert calls["DescribeImages"] == 1 and calls["ListClusters"] == 1  # the images read once, for both
+    assert not {"ListFunctions", "GetFunction"} & set(calls)  # lambda was not asked for
+
+    markdown = run_ecrgen("report", "--repository", "shop-ecr-web", "--now", NOW, "--in-use", "ecs", cwd=HERE)
+    assert markdown.returncode == 0, markdown.stderr
+    assert "| in use (ecs) | 2 images, 1 at risk: expired or archived at ECR's next evaluation |" in markdown.stdout
+    assert "- `shop-ecr-web`: 1 of 2 images in use (ecs:shop/admin)" in markdown.stdout
+    page = tmp_path / "report.html"
+    result = run_ecrgen("report", "--repository", "shop-ecr-web", "--now", NOW, "--in-use", "ecs",
+                        "--out", str(page), cwd=HERE)
+    assert "in use: 2 images, 1 at risk" in result.stderr
+    html = page.read_text()
+    assert "<th scope=\"col\" data-type=\"number\">in use (at risk)</th>" in html and ">2 (1)</td>" in html
+    assert "ecs:shop/admin" in html.split("id=\"at-risk\"")[1]
+
+    # without the flags (and without in_use: in a config), not one call more
+    plain = report("--repository", "shop-ecr-web", code=0)
+    assert plain["summary"]["apiCalls"] == {"DescribeRepositories": 1, "GetLifecyclePolicy": 1, "DescribeImages": 1}
+    assert "inUse" not in plain["summary"] and "inUse" not in plain["repositories"][0]
+    assert "in use" not in run_ecrgen("report", "--repository", "shop-ecr-web", "--now", NOW, "--output", "html",
+                                      cwd=HERE).stdout
+
+
+def test_discovery_that_fails_is_exit_2_naming_the_call(registry: list[report_registry.Repository],
+                                                        fault_proxy: FaultProxy) -> None:
+    fault_proxy.configure(Faults(repositories=(RepositoryFault("*", operations=("ListClusters",)),)))
+    result = run_ecrgen("report", "--all", "--in-use", "ecs")
+    assert result.returncode == 2 and result.stdout == "", result.stderr
+    assert "report: cannot find the images in use: ecs ListClusters: AccessDeniedException" in result.stderr
 
 
 def test_a_stack_is_its_own_scope(aws: str, tmp_path: Path) -> None:
@@ -195,6 +288,39 @@ def test_expiring_archived_images_saves_the_archive_price_and_archiving_the_diff
     assert (repo.scanned_images, repo.coverage) == (1, "scanned")
 
 
+def test_images_in_use_are_at_risk_when_the_evaluation_removes_them() -> None:
+    details = [detail("sha256:a", 400, 4 * GIB, imageStatus="ARCHIVED", lastArchivedAt=1_000 * DAY - 200 * DAY),
+               detail("sha256:b", 40, 2 * GIB), detail("sha256:c", 1, GIB, ("v2",))]
+    users = {"sha256:a": ("ecs:prod/api",), "sha256:b": ("lambda:f:live",), "sha256:c": ("file:1",)}
+    reading = figures.RepositoryReading("r", "in-sync", True, POLICY, details, in_use=Resolved(users))
+    repo = figures.repository(reading, 1_000 * DAY, figures.Prices())
+    assert repo.in_use is not None
+    # rule 1 expires the long-archived a, rule 2 archives the untagged b, c is kept
+    assert [(v.digest, v.action, v.rule, v.users) for v in repo.in_use.at_risk] == [
+        ("sha256:a", "EXPIRE", 1, ("ecs:prod/api",)), ("sha256:b", "TRANSITION", 2, ("lambda:f:live",))]
+    assert (repo.in_use.images, repo.in_use.expiring, repo.in_use.archiving) == (3, 1, 1)
+    for no_evaluation in (None, '{"rules": []}'):  # no policy, or one that cannot be read: nothing at risk
+        other = figures.repository(replace(reading, policy_text=no_evaluation), 1_000 * DAY, figures.Prices())
+        assert other.in_use == InUseFigures(3)
+
+    result = figures.build([reading, replace(reading, name="s", in_use=Resolved({}))], 1_000 * DAY,
+                           figures.Prices(), "test", {}, {}, InUseSeen("ecs, lambda", 4))
+    document = figures.to_json(result)
+    assert document["summary"]["inUse"] == {
+        "sources": "ecs, lambda", "images": 3, "expiringImages": 1, "archivingImages": 1,
+        "repositoriesAtRisk": ["r"], "unknownReferences": 0, "otherRegistries": 4}
+    assert document["repositories"][0]["inUse"]["atRisk"][1] == {
+        "imageDigest": "sha256:b", "imageTags": [], "action": "TRANSITION", "appliedRulePriority": 2,
+        "users": ["lambda:f:live"]}
+    assert document["repositories"][1]["inUse"] == {"images": 0, "expiringImages": 0, "archivingImages": 0,
+                                                    "atRisk": [], "unknownReferences": []}
+    plain = figures.to_json(figures.build([replace(reading, in_use=None)], 1_000 * DAY, figures.Prices(), "test",
+                                          {}, {}))
+    assert "inUse" not in plain["summary"] and "inUse" not in plain["repositories"][0]
+    # images parsed already (for the in-use references) are not parsed again
+    assert figures.repository(replace(reading, parsed=[]), 1_000 * DAY, figures.Prices()).images == 0
+
+
 def test_a_repository_whose_images_or_policy_cannot_be_read_is_set_aside_or_named() -> None:
     broken = figures.RepositoryReading("broken", "unmanaged", False, None, [{"imageDigest": "x"}])
     odd = figures.RepositoryReading("odd", "unmanaged", False, '{"rules": []}', [detail("sha256:a", 1, 10)])
@@ -220,7 +346,7 @@ def test_a_chart_is_the_same_svg_every_time_with_title_desc_and_no_script() -> N
 @pytest.mark.parametrize(("value", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"),
                                              (3 * GIB // 2, "1.5 GiB"), (2**50, "1.0 PiB")])
 def test_sizes_read_in_binary_units(value: int, text: str) -> None:
-    assert units.size(value) == text
+    assert binary_size(value) == text
 
 
 def test_money_under_a_cent_is_not_shown_as_nothing() -> None:

@@ -112,6 +112,12 @@ def test_the_page_works_offline_in_a_real_browser(registry: Any, browser: Any, t
     assert descending == sorted(ascending, reverse=True)
     page.locator("#repository-table thead th", has_text="repository").locator("button").click()
     assert [rows.nth(i).locator("th").text_content() for i in range(8)] == sorted(names)
+    in_use = page.locator("#repository-table thead th", has_text="in use (at risk)").locator("button")
+    in_use.click()
+    in_use.click()  # descending: the repositories with images in use at risk first
+    assert {rows.nth(i).locator("th").text_content() for i in range(3)} == {
+        "shop-ecr-web", "shop-ecr-worker", "shop-ecr-reports"}
+    assert page.locator("#at-risk tbody tr").count() == 3  # each image at risk, with who uses it
     assert browser.errors == []
 
     page.goto(path.as_uri())

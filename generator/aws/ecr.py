@@ -81,7 +81,7 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
 def read_described(ecr: Any, described: Sequence[dict[str, Any]], policy_wanted: Collection[str],
                    repository_policy_wanted: Collection[str], concurrency: int) -> LiveState:
     """`read`'s result for repositories already described (by a listing of every repository)."""
-    found = {repo["repositoryName"]: _live(repo) for repo in described}
+    found = {repo["repositoryName"]: live_repository(repo) for repo in described}
     errors: dict[str, str] = {}
     with ThreadPoolExecutor(concurrency) as pool:
         _read_policies(ecr, pool, found, errors, policy_wanted, repository_policy_wanted, None)
@@ -95,7 +95,7 @@ def _read_policies(ecr: Any, pool: ThreadPoolExecutor, found: dict[str, LiveRepo
     reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
     reads += [(name, "repository_policy_text", repository_policy_text)
               for name in found if name in repository_policy_wanted]
-    results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
+    results = pool.map(lambda r: read_policy(ecr, r[0], r[2]), reads)
     for (name, field, _), (text, error) in zip(reads, results, strict=True):
         if error:
             errors[name] = error
@@ -133,10 +133,11 @@ def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str
         found, missing, errors = _describe(ecr, batch[:len(batch) // 2])
         more = _describe(ecr, batch[len(batch) // 2:])
         return found + more[0], missing | more[1], {**errors, **more[2]}
-    return [_live(repo) for repo in response["repositories"]], set(), {}
+    return [live_repository(repo) for repo in response["repositories"]], set(), {}
 
 
-def _live(repo: dict[str, Any]) -> LiveRepository:
+def live_repository(repo: dict[str, Any]) -> LiveRepository:
+    """The settings of one repository as DescribeRepositories gives it (policies not read yet)."""
     return LiveRepository(
         name=repo["repositoryName"], image_tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
         exclusion_filters=frozenset(f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])),
@@ -144,8 +145,10 @@ def _live(repo: dict[str, Any]) -> LiveRepository:
         arn=repo.get("repositoryArn", ""))
 
 
-def _policy(ecr: Any, name: str, reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
-    """(policy text or None, error or None)."""
+def read_policy(ecr: Any, name: str,
+                reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
+    """One policy of a repository through `reader` (`client.lifecycle_policy_text`, ...): (its
+    text or None when it has none, None) or, when AWS refuses or the call is lost, (None, error)."""
     try:
         return reader(ecr, name), None
     except failures() as exc:

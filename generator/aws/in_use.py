@@ -234,15 +234,18 @@ def read_images(ecr: Any, repositories: Sequence[str], concurrency: int = 8) -> 
 
 def images_in_use(ecr: Any, clients: Mapping[str, Any], registry: Registry, repositories: Sequence[str],
                   sources: Sources, *, file_uses: Iterable[Use] = (),
-                  images: Mapping[str, Sequence[Image]] | None = None, concurrency: int = 8,
-                  now: float | None = None) -> InUse:
+                  images: Mapping[str, Sequence[Image]] | Callable[[], Mapping[str, Sequence[Image]]]
+                  | None = None, concurrency: int = 8, now: float | None = None) -> InUse:
     """The images in use in each of `repositories` of `registry`: discovery from `sources`
     (`clients` holds an `ecs` and a `lambda` client as they name them), the repositories'
-    images (read unless `images` gives them all), every reference resolved. Raises
-    DiscoveryError when discovery fails; a repository whose images cannot be read is left out."""
+    images (read here unless `images` gives them, or is the caller's own read, called while
+    discovery runs), every reference resolved. Raises DiscoveryError when discovery fails; a
+    repository whose images cannot be read is left out."""
     now = time.time() if now is None else now
     with ThreadPoolExecutor(2) as pool:
         found = pool.submit(discover, clients, sources.services, concurrency, file_uses)
+        if callable(images):
+            images = images()
         read = dict(images) if images is not None else {
             name: value for name, value in read_images(ecr, repositories, concurrency).items()
             if not isinstance(value, str)}

@@ -7,27 +7,44 @@ policies they want are read by post-deploy's own `reconcile(..., write=False)`, 
 gives each repository's status; a repository policy is read only where one is wanted, as
 post-deploy does. Nothing is ever written. A repository that cannot be read is set aside with
 the reason and the rest go on.
+
+With in-use sources (`InUseSearch`), discovery (`aws.in_use.images_in_use`) runs while the
+images are read, and resolves its references against those very images: DescribeImages is
+never called twice for a repository.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.aws import ecr as aws_ecr
 from generator.aws.client import error_code, lifecycle_policy_text
+from generator.aws.in_use import InUse, images_in_use
 from generator.base.errors import InputError
+from generator.model.in_use import Registry, Sources, Use
+from generator.model.lifecycle import Image
 from generator.reconcile import report as post_deploy_report
 from generator.reconcile.desired import RepositorySettings
 from generator.reconcile.diff import LiveRepository
-from generator.report.figures import RepositoryReading
+from generator.report.figures import RepositoryReading, parse_images
 
 PAGE_SIZE = 1000  # the most DescribeRepositories and DescribeImages return in one page
 # post-deploy's status of a repository -> the report's; `missing` and `failed` are not read.
 STATUS_OF = {"in-sync": "in-sync", "planned": "drifted", "unmanaged": "unmanaged"}
 Phase = Callable[[str, int], "aws_ecr.Progress | None"]
+
+
+@dataclass(frozen=True)
+class InUseSearch:
+    """Where to look for the images in use, and when."""
+
+    sources: Sources
+    clients: Mapping[str, Any]  # a client per service of `sources` (`ecs`, `lambda`)
+    file_uses: Sequence[Use] = ()  # the in-use file's references, read before any call
+    now: float | None = None  # the time `--pulled-within` counts back from
 
 
 @dataclass
@@ -37,11 +54,15 @@ class Reading:
     repositories: list[RepositoryReading] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    in_use: InUse | None = None  # what discovery found, when it was asked for
 
 
 def read(ecr: Any, *, wishes: Sequence[RepositorySettings] | None = None, names: Sequence[str] | None = None,
-         concurrency: int = 8, progress: Phase = lambda what, total: None) -> Reading:
-    """Against `wishes` (ecr.yaml or stacks), the repositories `names`, or (neither) every one."""
+         concurrency: int = 8, progress: Phase = lambda what, total: None,
+         in_use: InUseSearch | None = None) -> Reading:
+    """Against `wishes` (ecr.yaml or stacks), the repositories `names`, or (neither) every one;
+    with `in_use`, each repository's images in use too. Raises `aws.in_use.DiscoveryError`
+    when discovery fails."""
     reading = Reading()
     statuses: dict[str, str] = {}
     policies: dict[str, str | None] = {}
@@ -69,6 +90,37 @@ def read(ecr: Any, *, wishes: Sequence[RepositorySettings] | None = None, names:
         found = _every_repository(ecr)
         statuses = dict.fromkeys(found, "unmanaged")
     found = {name: repo for name, repo in found.items() if name in statuses}
+    if in_use is None or not found:
+        _read_found(ecr, found, statuses, policies, reading, concurrency, progress)
+        return reading
+
+    def images() -> dict[str, Sequence[Image]]:
+        """Every readable repository's images, read while discovery runs and parsed here once,
+        for the references to resolve and for the figures."""
+        _read_found(ecr, found, statuses, policies, reading, concurrency, progress)
+        reading.repositories = [_parsed(repository) for repository in reading.repositories]
+        return {r.name: r.parsed for r in reading.repositories if r.parsed is not None}
+
+    registry = Registry.of_arn(next(iter(found.values())).arn)
+    reading.in_use = images_in_use(ecr, in_use.clients, registry, list(found), in_use.sources,
+                                   file_uses=in_use.file_uses, images=images, concurrency=concurrency,
+                                   now=in_use.now)
+    reading.repositories = [replace(r, in_use=reading.in_use.repositories.get(r.name))
+                            for r in reading.repositories]
+    return reading
+
+
+def _parsed(repository: RepositoryReading) -> RepositoryReading:
+    """The reading with its images parsed; as it was when they cannot be (the figures say why)."""
+    try:
+        return replace(repository, parsed=parse_images(repository.name, repository.images))
+    except InputError:
+        return repository
+
+
+def _read_found(ecr: Any, found: Mapping[str, LiveRepository], statuses: Mapping[str, str],
+                policies: dict[str, str | None], reading: Reading, concurrency: int, progress: Phase) -> None:
+    """The policies not read yet and every page of images of `found`, into `reading`."""
     with ThreadPoolExecutor(concurrency) as pool:
         unread = [name for name in found if name not in policies]
         advance = progress("reading policies", len(unread)) if unread else None
@@ -89,7 +141,6 @@ def read(ecr: Any, *, wishes: Sequence[RepositorySettings] | None = None, names:
                 reading.missing.append(name)
             else:
                 reading.unreadable[name] = aws_ecr.describe(error)
-    return reading
 
 
 def _every_repository(ecr: Any) -> dict[str, LiveRepository]:
@@ -98,7 +149,7 @@ def _every_repository(ecr: Any) -> dict[str, LiveRepository]:
 
     pages = ecr.get_paginator("describe_repositories").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
     try:
-        return {repo["repositoryName"]: aws_ecr._live(repo)
+        return {repo["repositoryName"]: aws_ecr.live_repository(repo)
                 for page in pages for repo in page["repositories"]}
     except ClientError as exc:
         raise InputError("--all", f"cannot list the repositories: {aws_ecr.describe(exc)}") from None
@@ -107,7 +158,7 @@ def _every_repository(ecr: Any) -> dict[str, LiveRepository]:
 def _policy(ecr: Any, name: str, advance: aws_ecr.Progress | None) -> tuple[str | None, str | None]:
     """(lifecycle policy text or None, error or None)."""
     try:
-        return aws_ecr._policy(ecr, name, lifecycle_policy_text)
+        return aws_ecr.read_policy(ecr, name, lifecycle_policy_text)
     finally:
         if advance:
             advance(1)

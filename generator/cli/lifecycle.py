@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from generator.base.errors import InputError, Problem
-from generator.base.wording import plural
+from generator.base.wording import binary_size, plural
 from generator.cli import in_use_options
 
 if TYPE_CHECKING:
@@ -309,19 +309,19 @@ def _render(policy: Policy, result: Evaluation, total: int, now: float, price_pe
             continue
         acted = by_rule[rule.priority]
         verb = "archives" if rule.action == "transition" else "expires"
-        size = _size(sum(image.size for image in acted))
+        size = binary_size(sum(image.size for image in acted))
         lines.append(f"rule {rule.priority} ({_describe(rule)}): {verb} {_count(acted)}, {size}")
         lines += [_image_line(image, now, users) for image in acted]
-    kept_size = _size(sum(image.size for image in result.kept))
+    kept_size = binary_size(sum(image.size for image in result.kept))
     lines += ["", f"kept: {_count(result.kept)}, {kept_size}"]
     lines += [_image_line(image, now, users) for image in result.kept]
     freed = result.bytes_freed
     saving = result.monthly_saving(price_per_gb)
-    lines += ["", f"freed: {_size(freed)} ({plural(freed, 'byte', thousands=True)}), saving "
+    lines += ["", f"freed: {binary_size(freed)} ({plural(freed, 'byte', thousands=True)}), saving "
               f"{saving:.2f} USD per month at {price_per_gb:.2f} USD per GB-month"]
     archived = [d.image for d in result.decisions if d.rule.action == "transition"]
     if archived:
-        lines.append(f"archived: {_count(archived)}, {_size(sum(i.size for i in archived))} moved to "
+        lines.append(f"archived: {_count(archived)}, {binary_size(sum(i.size for i in archived))} moved to "
                      "archive storage (still billed, at the archive price; not in the saving)")
     if marks is not None:
         lines.append(_in_use_line(result, marks))
@@ -375,14 +375,7 @@ def _image_line(image: Image, now: float, users: dict[str, tuple[str, ...]] | No
     if len(own) < len(image.tags):
         tags += " (shielded)"
     age = (now - image.pushed_at) / 86_400
-    line = f"  {image.digest[:19]:<19}  {tags:<30}  {age:>7.1f} days  {_size(image.size):>10}"
+    line = f"  {image.digest[:19]:<19}  {tags:<30}  {age:>7.1f} days  {binary_size(image.size):>10}"
     found = (users or {}).get(image.digest)
     return f"{line}  in use by {', '.join(found)}" if found else line
 
-
-def _size(size: float) -> str:
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
-    step = 0
-    while size >= 1024 and step < len(units) - 1:
-        size, step = size / 1024, step + 1
-    return f"{size:.0f} B" if step == 0 else f"{size:.1f} {units[step]}"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +12,7 @@ import typer
 
 from generator.base.errors import InputError
 from generator.cli import aws_options, in_use_options
+from generator.cli.progress import show_progress
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
 
 if TYPE_CHECKING:
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
 
     from generator.model.in_use import Sources
     from generator.reconcile.desired import RepositorySettings
-
-PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
 
 
 class Output(StrEnum):
@@ -157,7 +154,7 @@ def post_deploy(
                                               allow=allow_expiring_in_use, write=not (dry_run or check),
                                               concurrency=concurrency)
 
-        with _progress(len(wishes)) as progress:
+        with show_progress(len(wishes)) as progress:
             result = aws_post_deploy.reconcile(ecr, wishes, parts, concurrency, not (dry_run or check),
                                                counter.counts, progress, start_guard, created)
     if output is Output.json:
@@ -180,30 +177,3 @@ def _protection_needs_sources(wishes: list[RepositorySettings], sought: Sources)
 def _split(values: list[str]) -> list[str]:
     """`--accounts a,b --accounts c` -> [a, b, c]."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-@contextmanager
-def _progress(repositories: int) -> Iterator[Callable[[str, int], Callable[[int], None] | None]]:
-    """Progress on stderr for long runs: a bar at a terminal, one line per phase in a pipeline log.
-
-    `start(what, total)` begins a phase and gives its callback.
-    """
-    if repositories < PROGRESS_FROM:
-        yield lambda what, total: None
-        return
-    if not sys.stderr.isatty():
-        def announce(what: str, total: int) -> None:
-            if total:
-                print(f"{what}: {total}", file=sys.stderr, flush=True)
-
-        yield announce
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        def start(what: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(what, total=total)
-            return lambda n: bar.advance(task, n)
-
-        yield start

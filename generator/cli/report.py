@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from generator.base.errors import InputError, Problem
-from generator.cli import aws_options
+from generator.cli import aws_options, in_use_options
 
 if TYPE_CHECKING:
     from generator.report.figures import Report
@@ -53,30 +53,41 @@ def report(
     endpoint_url: str = aws_options.ENDPOINT_URL,
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Parallel API calls (1-64)."),
+    in_use: str = in_use_options.IN_USE,
+    pulled_within: int = in_use_options.PULLED_WITHIN,
+    in_use_file: Path = in_use_options.IN_USE_FILE,
 ) -> None:
     """One page on the registry: storage and its monthly cost, what each current lifecycle policy
     expires or archives at ECR's next evaluation, images by age, scan coverage and findings of
-    each newest image, and each repository's status against ecr.yaml or the stack.
+    each newest image, and each repository's status against ecr.yaml or the stack. With
+    --in-use, --pulled-within, --in-use-file (or `in_use:` in --config's ecr.yaml), also the
+    images in use and those of them the policy expires or archives: the outage risk.
 
     Reads only (DescribeRepositories, GetLifecyclePolicy, DescribeImages, and post-deploy's read
-    against ecr.yaml or the stack); never writes. Exit codes: 0 reported, 1 some repository
-    could not be read (it is listed; the rest is reported), 2 bad input or no repository matched.
+    against ecr.yaml or the stack; with images in use, the discovery's reads); never writes.
+    Exit codes: 0 reported, 1 some repository could not be read (it is listed; the rest is
+    reported), 2 bad input, no repository matched, or the images in use cannot be found.
     """
     from generator.aws import ecr as aws_ecr
     from generator.aws import report as aws_report
     from generator.aws.client import make_client, make_session, user_errors
+    from generator.aws.in_use import DiscoveryError
     from generator.base.fileio import write_atomic
-    from generator.cli.post_deploy import PROGRESS_FROM, _progress
+    from generator.cli.progress import PROGRESS_FROM, show_progress
     from generator.report import figures
 
     at = _check_flags(config, stack_name, repository, every, price_per_gb, archive_price_per_gb, now)
+    at = time.time() if at is None else at
     fmt = output or (Output.html if out is not None else Output.markdown)
-    wishes = None
+    wishes = configured = None
     if config:
         from generator.model import config as config_module
         from generator.reconcile import desired
 
-        wishes = desired.from_config(config_module.load(config))
+        cfg = config_module.load(config)
+        wishes, configured = desired.from_config(cfg), cfg.in_use
+    sought = in_use_options.sources(in_use, pulled_within, in_use_file, configured)  # flags, else in_use:
+    uses = in_use_options.file_uses(sought)  # a bad file costs no call
     aws = {"region": region or None, "profile": profile or None, "endpoint_url": endpoint_url or None}
     counter = aws_ecr.CallCounter()
     with user_errors(COMMAND):
@@ -92,19 +103,31 @@ def report(
                                                                 for name in expand(cfn, stack_name)))
         ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
-        with _progress(PROGRESS_FROM) as start:
-            reading = aws_report.read(
-                ecr, wishes=wishes, names=list(dict.fromkeys(repository)) if repository else None,
-                concurrency=concurrency,
-                progress=lambda what, total: start(what, total) if total >= PROGRESS_FROM else None)
+        search = None
+        if sought:
+            clients = {service: counter.attach(make_client(service, session=session, **aws))
+                       for service in sought.services}
+            search = aws_report.InUseSearch(sought, clients, uses, at)
+        with show_progress(PROGRESS_FROM) as start:
+            try:
+                reading = aws_report.read(
+                    ecr, wishes=wishes, names=list(dict.fromkeys(repository)) if repository else None,
+                    concurrency=concurrency, in_use=search,
+                    progress=lambda what, total: start(what, total) if total >= PROGRESS_FROM else None)
+            except DiscoveryError as exc:
+                raise InputError(COMMAND, f"cannot find the images in use: {exc}") from None
     scope = _scope(config, stack_name, repository, ecr.meta.region_name)
     unreadable = {**reading.unreadable, **{name: "repository not found in this account and region"
                                            for name in reading.missing}}
     if not reading.repositories and not reading.unreadable:
         raise InputError(COMMAND, f"no repositories matched: {scope}")
-    result = figures.build(reading.repositories, time.time() if at is None else at,
-                           figures.Prices(price_per_gb, archive_price_per_gb), scope, unreadable,
-                           counter.counts)
+    seen = None
+    if sought:
+        from generator.report.in_use import InUseSeen
+
+        seen = InUseSeen(sought.describe(), reading.in_use.other_registries if reading.in_use else 0)
+    prices = figures.Prices(price_per_gb, archive_price_per_gb)
+    result = figures.build(reading.repositories, at, prices, scope, unreadable, counter.counts, seen)
     text = _render(result, fmt)
     if out is None:
         sys.stdout.write(text)
@@ -165,9 +188,20 @@ def _render(result: Report, fmt: Output) -> str:
 
 
 def _summary_line(result: Report) -> str:
+    from generator.base.wording import binary_size
     from generator.report import units
 
-    return (f"{len(result.repositories)} repositories, {units.size(result.total('bytes'))}, "
+    return (f"{len(result.repositories)} repositories, {binary_size(result.total('bytes'))}, "
             f"{units.usd(result.total('monthly_cost'))} per month; policies free "
-            f"{units.size(result.total('freed.expiring_bytes'))}"
+            f"{binary_size(result.total('freed.expiring_bytes'))}"
+            + (f"; {_at_risk_phrase(result)}" if result.in_use else "")
             + (f"; {len(result.unreadable)} unreadable" if result.unreadable else ""))
+
+
+def _at_risk_phrase(result: Report) -> str:
+    """`in use: 9 images, 2 at risk` (expired or archived at ECR's next evaluation)."""
+    from generator.base.wording import plural
+    from generator.report import figures
+
+    total = figures.in_use_total(result)
+    return f"in use: {plural(total.images, 'image', thousands=True)}, {len(total.at_risk):,} at risk"

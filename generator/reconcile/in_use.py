@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.base.wording import plural
-from generator.model.lifecycle import Image, Policy, evaluate
+from generator.model.lifecycle import Evaluation, Image, Policy, evaluate
 from generator.model.protection import LAST_TAG, ShieldPlan, is_shield_tag, shielded
 from generator.reconcile.diff import Change
 
@@ -50,8 +50,13 @@ class Victim:
 def victims(policy: Policy, images: Sequence[Image], users: Mapping[str, tuple[str, ...]],
             now: float) -> tuple[Victim, ...]:
     """The images in use that `policy` expires or archives at `now`, in the evaluation's order."""
+    return victims_in(evaluate(policy, images, now), users)
+
+
+def victims_in(evaluation: Evaluation, users: Mapping[str, tuple[str, ...]]) -> tuple[Victim, ...]:
+    """The images in use that an evaluation already made expires or archives, in its order."""
     return tuple(Victim(d.image.digest, d.image.tags, d.action, d.rule.priority, users[d.image.digest])
-                 for d in evaluate(policy, images, now).decisions if d.image.digest in users)
+                 for d in evaluation.decisions if d.image.digest in users)
 
 
 def summary(found: Sequence[Victim]) -> str:

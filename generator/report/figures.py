@@ -5,6 +5,11 @@ Pure: takes what was read (settings, policy text, `DescribeImages` details) and 
 What the policy expires or archives comes from ecrgen's exact evaluator (`model.lifecycle`),
 at `now`, as ECR would at its next evaluation. Every page (HTML, JSON, Markdown) is drawn from
 one `Report`, so they never disagree.
+
+With in-use discovery (`--in-use`, `in_use:`), each reading also holds its images in use
+(digest -> users, `model.in_use.Resolved`), and the figures count them and intersect them with
+the same evaluation (`report.in_use`): an image in use that the policy expires or archives is
+*at risk*, the outage that ECR's next evaluation causes.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from typing import Any
 
 from generator.base.errors import InputError
 from generator.model import lifecycle
+from generator.model.in_use import Resolved
 from generator.model.lifecycle.evaluate import DAY, monthly_cost
 from generator.model.lifecycle.images import ARCHIVED, format_timestamp
 from generator.model.severity import SCAN_DONE, SEVERITIES
+from generator.report import in_use
+from generator.report.in_use import InUseFigures, InUseSeen
 
 # A repository's status against ecr.yaml or the stack: `unmanaged` when nothing describes it
 # (--repository, --all) or some setting cannot be compared (post-deploy's `unmanaged`).
@@ -55,6 +63,8 @@ class RepositoryReading:
     scan_on_push: bool
     policy_text: str | None  # the live lifecycle policy; None: it has none
     images: Sequence[Mapping[str, Any]]  # DescribeImages' imageDetails, every page
+    in_use: Resolved | None = None  # its images in use; None: not looked for (or not known)
+    parsed: Sequence[lifecycle.Image] | None = None  # `images` parsed already (for in_use): not again
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class RepositoryFigures:
     ages: tuple[tuple[int, int], ...]  # (images, bytes) per AGE_BUCKETS
     scanned_images: int
     newest: Newest | None
+    in_use: InUseFigures | None = None  # None: images in use not looked for
 
     @property
     def coverage(self) -> str:
@@ -119,6 +130,7 @@ class Report:
     repositories: tuple[RepositoryFigures, ...]
     unreadable: Mapping[str, str] = field(default_factory=dict)
     api_calls: Mapping[str, int] = field(default_factory=dict)
+    in_use: InUseSeen | None = None  # None: images in use not looked for
 
     def total(self, name: str) -> Any:
         """The sum of one figure over every repository (`freed.expiring_bytes` reaches into freed)."""
@@ -138,18 +150,20 @@ def coverage_of(scan_status: str) -> str:
 
 def repository(reading: RepositoryReading, now: float, prices: Prices) -> RepositoryFigures:
     """The figures of one repository; InputError when its images or policy cannot be read."""
-    images = lifecycle.parse_images({"imageDetails": list(reading.images)}, f"{reading.name} (images)")
+    images = reading.parsed if reading.parsed is not None else parse_images(reading.name, reading.images)
     archived = [image for image in images if image.status == ARCHIVED]
     size = sum(image.size for image in images)
     archived_size = sum(image.size for image in archived)
     policy_error = None
     freed = Freed()
+    evaluation = None
     if reading.policy_text is not None:
         policy = _policy(reading.policy_text)
         if isinstance(policy, lifecycle.PolicyError):
             policy_error = str(policy)
         else:
-            freed = _freed(lifecycle.evaluate(policy, images, now), prices)
+            evaluation = lifecycle.evaluate(policy, images, now)
+            freed = _freed(evaluation, prices)
     scanned = sum(1 for d in reading.images if (d.get("imageScanStatus") or {}).get("status") in SCAN_DONE)
     return RepositoryFigures(
         name=reading.name, status=reading.status, scan_on_push=reading.scan_on_push,
@@ -158,11 +172,18 @@ def repository(reading: RepositoryReading, now: float, prices: Prices) -> Reposi
         monthly_cost=monthly_cost(size - archived_size, prices.standard)
         + monthly_cost(archived_size, prices.archive),
         freed=freed, ages=_ages(images, now), scanned_images=scanned,
-        newest=_newest(reading.images, images))
+        newest=_newest(reading.images, images),
+        in_use=in_use.figures(reading.in_use, evaluation) if reading.in_use is not None else None)
+
+
+def parse_images(name: str, details: Sequence[Mapping[str, Any]]) -> list[lifecycle.Image]:
+    """A repository's images as the evaluator reads them; InputError naming the repository."""
+    return lifecycle.parse_images({"imageDetails": list(details)}, f"{name} (images)")
 
 
 def build(readings: Sequence[RepositoryReading], now: float, prices: Prices, scope: str,
-          unreadable: Mapping[str, str], api_calls: Mapping[str, int]) -> Report:
+          unreadable: Mapping[str, str], api_calls: Mapping[str, int], seen: InUseSeen | None = None
+          ) -> Report:
     """The report; a repository whose images or policy cannot be read joins `unreadable`."""
     figures = []
     problems = dict(unreadable)
@@ -171,7 +192,7 @@ def build(readings: Sequence[RepositoryReading], now: float, prices: Prices, sco
             figures.append(repository(reading, now, prices))
         except InputError as exc:
             problems[reading.name] = exc.render()
-    return Report(now, scope, prices, tuple(figures), dict(sorted(problems.items())), dict(api_calls))
+    return Report(now, scope, prices, tuple(figures), dict(sorted(problems.items())), dict(api_calls), seen)
 
 
 @functools.lru_cache(maxsize=256)
@@ -258,6 +279,17 @@ def ages_total(report: Report) -> tuple[tuple[int, int], ...]:
                  for i in range(len(AGE_BUCKETS)))
 
 
+def in_use_total(report: Report) -> InUseFigures:
+    """The images in use and at risk of every repository, together."""
+    return in_use.total(r.in_use for r in report.repositories if r.in_use is not None)
+
+
+def at_risk(report: Report) -> list[RepositoryFigures]:
+    """Repositories with images in use that their policy expires or archives, the most first."""
+    return sorted((r for r in report.repositories if r.in_use and r.in_use.at_risk),
+                  key=lambda r: (-len(r.in_use.at_risk), r.name))  # type: ignore[union-attr]
+
+
 def without_policy(report: Report) -> list[RepositoryFigures]:
     """Repositories with no lifecycle policy, most expensive first: ECR keeps their images forever."""
     return sorted((r for r in report.repositories if not r.has_policy), key=lambda r: (-r.bytes, r.name))
@@ -266,8 +298,9 @@ def without_policy(report: Report) -> list[RepositoryFigures]:
 # --- JSON -----------------------------------------------------------------------------------
 
 def to_json(report: Report) -> dict[str, Any]:
-    """The `--output json` document: every figure, per repository and in total."""
-    return {
+    """The `--output json` document: every figure, per repository and in total (`inUse` only
+    when images in use were looked for)."""
+    document: dict[str, Any] = {
         "generatedAt": format_timestamp(report.generated_at),
         "scope": report.scope,
         "prices": {"standardUsdPerGbMonth": report.prices.standard,
@@ -292,6 +325,10 @@ def to_json(report: Report) -> dict[str, Any]:
             "apiCalls": dict(sorted(report.api_calls.items())),
         },
     }
+    if report.in_use is not None:
+        document["summary"]["inUse"] = in_use.summary_json(report.in_use, in_use_total(report),
+                                                           [r.name for r in at_risk(report)])
+    return document
 
 
 def _repository_json(repo: RepositoryFigures) -> dict[str, Any]:
@@ -308,6 +345,8 @@ def _repository_json(repo: RepositoryFigures) -> dict[str, Any]:
         "imagesByAge": _ages_json(repo.ages), "scannedImages": repo.scanned_images, "newestImage": newest}
     if repo.policy_error:
         out["policyError"] = repo.policy_error
+    if repo.in_use is not None:
+        out["inUse"] = in_use.repository_json(repo.in_use)
     return out
 
 

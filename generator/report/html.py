@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from generator.base.wording import plural
+from generator.base.wording import binary_size, plural, size_unit
 from generator.model.lifecycle.images import format_timestamp
 from generator.report import figures, units
 from generator.report.charts import Chart, render
@@ -32,6 +32,16 @@ class Column:
     numeric: bool
     sort_key: Callable[[RepositoryFigures], Any]
     text: Callable[[RepositoryFigures], str]
+    in_use: bool = False  # shown only when images in use were looked for
+
+
+def _in_use_sort(repo: RepositoryFigures) -> int:
+    """Images at risk first, then images in use (a repository holds far fewer than 10**9)."""
+    return len(repo.in_use.at_risk) * 10**9 + repo.in_use.images if repo.in_use else 0
+
+
+def _in_use_cell(repo: RepositoryFigures) -> str:
+    return f"{repo.in_use.images:,} ({len(repo.in_use.at_risk):,})" if repo.in_use else ""
 
 
 def _policy_cell(repo: RepositoryFigures) -> str:
@@ -44,15 +54,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("repository", False, lambda r: r.name, lambda r: r.name),
     Column("status", False, lambda r: r.status, lambda r: r.status),
     Column("images", True, lambda r: r.images, lambda r: f"{r.images:,}"),
-    Column("storage", True, lambda r: r.bytes, lambda r: units.size(r.bytes)),
+    Column("storage", True, lambda r: r.bytes, lambda r: binary_size(r.bytes)),
     Column("cost per month", True, lambda r: round(r.monthly_cost, 4), lambda r: units.usd(r.monthly_cost)),
     Column("lifecycle policy", False, _policy_cell, _policy_cell),
     Column("policy frees", True, lambda r: r.freed.expiring_bytes,
-           lambda r: f"{units.size(r.freed.expiring_bytes)} ({r.freed.expiring_images:,})"),
+           lambda r: f"{binary_size(r.freed.expiring_bytes)} ({r.freed.expiring_images:,})"),
     Column("policy archives", True, lambda r: r.freed.archiving_bytes,
-           lambda r: f"{units.size(r.freed.archiving_bytes)} ({r.freed.archiving_images:,})"),
+           lambda r: f"{binary_size(r.freed.archiving_bytes)} ({r.freed.archiving_images:,})"),
     Column("saves per month", True, lambda r: round(r.freed.monthly_saving, 4),
            lambda r: units.usd(r.freed.monthly_saving)),
+    Column("in use (at risk)", True, _in_use_sort, _in_use_cell, in_use=True),
     Column("newest image scan", False, lambda r: r.coverage, lambda r: r.coverage),
     Column("critical", True, lambda r: r.findings.get("CRITICAL", 0),
            lambda r: str(r.findings.get("CRITICAL", 0))),
@@ -64,7 +75,7 @@ COLUMNS: tuple[Column, ...] = (
 def render_page(report: Report) -> str:
     """The whole page."""
     body = [_header(report), _summary(report), *(_figure(chart) for chart in _charts(report)),
-            _repository_table(report), _unreadable(report), FOOTER]
+            _repository_table(report), _at_risk(report), _unreadable(report), FOOTER]
     return (f"<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -85,7 +96,7 @@ def _top(repositories: Sequence[RepositoryFigures], key: Callable[[RepositoryFig
 def _sized(values: Sequence[Sequence[float]]) -> tuple[str, list[list[float]]]:
     """The unit for the largest bar (a stack's sum) and the values in it, rounded for drawing."""
     largest = max((sum(bar) for bar in zip(*values, strict=True)), default=0)
-    unit, scale = units.unit_for(largest)
+    unit, scale = size_unit(largest)
     return unit, [[round(v / scale, 2) for v in series] for series in values]
 
 
@@ -182,9 +193,9 @@ def _summary(report: Report) -> str:
         ("repositories", f"{len(report.repositories):,}",
          f"{len(report.unreadable)} unreadable" if report.unreadable else "all read"),
         ("images", f"{report.total('images'):,}", f"{report.total('archived_images'):,} archived"),
-        ("storage", units.size(report.total("bytes")),
+        ("storage", binary_size(report.total("bytes")),
          f"{units.usd(report.total('monthly_cost'))} per month"),
-        ("policies free", units.size(report.total("freed.expiring_bytes")),
+        ("policies free", binary_size(report.total("freed.expiring_bytes")),
          f"{units.usd(report.total('freed.monthly_saving'))} per month"),
         ("without lifecycle policy", str(len(figures.without_policy(report))), "ECR keeps every image"),
         ("drifted", str(statuses["drifted"]),
@@ -192,6 +203,11 @@ def _summary(report: Report) -> str:
         ("critical findings", str(findings.get("CRITICAL", 0)),
          f"{findings.get('HIGH', 0)} high, in newest images"),
     ]
+    if report.in_use is not None:
+        in_use = figures.in_use_total(report)
+        images = plural(in_use.images, "image", thousands=True)
+        cards.insert(4, ("in use and at risk", f"{len(in_use.at_risk):,}",
+                         f"of {images} in use ({report.in_use.sources})"))
     items = "".join(f"<div class=\"card\"><dt>{escape(name)}</dt><dd><span class=\"big\">"
                     f"{escape(value)}</span><span class=\"small\">{escape(note)}</span></dd></div>"
                     for name, value, note in cards)
@@ -199,14 +215,15 @@ def _summary(report: Report) -> str:
 
 
 def _repository_table(report: Report) -> str:
+    columns = [c for c in COLUMNS if report.in_use is not None or not c.in_use]
     head = "".join(f"<th scope=\"col\" data-type=\"{'number' if c.numeric else 'text'}\">"
-                   f"{escape(c.header)}</th>" for c in COLUMNS)
+                   f"{escape(c.header)}</th>" for c in columns)
     ordered = sorted(report.repositories, key=lambda r: (-r.monthly_cost, r.name))
-    rows = "".join("<tr>" + "".join(_cell(column, repo) for column in COLUMNS) + "</tr>" for repo in ordered)
+    rows = "".join("<tr>" + "".join(_cell(column, repo) for column in columns) + "</tr>" for repo in ordered)
     return (f"<section id=\"repositories\"><h2>Repositories</h2><div class=\"scroll\">"
             f"<table class=\"sortable\" id=\"repository-table\"><caption>Every repository read, most "
             f"expensive first; select a heading to sort by it.</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{rows or _empty_row(len(COLUMNS))}</tbody></table></div></section>\n")
+            f"<tbody>{rows or _empty_row(len(columns))}</tbody></table></div></section>\n")
 
 
 def _cell(column: Column, repo: RepositoryFigures) -> str:
@@ -214,6 +231,25 @@ def _cell(column: Column, repo: RepositoryFigures) -> str:
     sort = f"{float(key):.6f}" if column.numeric else str(key)
     tag = "th scope=\"row\"" if column is COLUMNS[0] else "td"
     return f"<{tag} data-sort=\"{escape(sort)}\">{escape(column.text(repo))}</{tag.split()[0]}>"
+
+
+def _at_risk(report: Report) -> str:
+    """Every image in use that its repository's policy expires or archives, and who uses it."""
+    repos = figures.at_risk(report)
+    if not repos:
+        return ""
+    rows = "".join(
+        f"<tr><th scope=\"row\">{escape(repo.name)}</th><td><code>{escape(victim.digest[:19])}</code></td>"
+        f"<td>{escape(', '.join(victim.tags) or 'untagged')}</td>"
+        f"<td>{'archived' if victim.action == 'TRANSITION' else 'expired'} by rule {victim.rule}</td>"
+        f"<td>{escape(', '.join(victim.users))}</td></tr>"
+        for repo in repos for victim in repo.in_use.at_risk)  # type: ignore[union-attr]
+    return ("<section id=\"at-risk\"><h2>Images in use that the policies expire or archive</h2><p>ECR's next "
+            "evaluation of each current lifecycle policy expires or archives these images, which are in "
+            "use: the next task start, scale-out or invocation that pulls one fails.</p>"
+            "<div class=\"scroll\"><table class=\"list\"><thead><tr><th scope=\"col\">repository</th>"
+            "<th scope=\"col\">image</th><th scope=\"col\">tags</th><th scope=\"col\">policy</th>"
+            f"<th scope=\"col\">used by</th></tr></thead><tbody>{rows}</tbody></table></div></section>\n")
 
 
 def _unreadable(report: Report) -> str:
@@ -257,7 +293,7 @@ figure{margin:0}figure svg{display:block;max-width:100%;height:auto}
 figcaption,caption{font-size:13px;text-align:left;padding:4px 0}
 table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid var(--rule);padding:4px 10px;text-align:right;white-space:nowrap}
-th:first-child,td:first-child,tbody th{text-align:left}
+th:first-child,td:first-child,tbody th,.list th,.list td{text-align:left}
 thead th{position:sticky;top:0;background:var(--bg)}
 .chart-body{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:20px;align-items:start}
 @media (max-width:900px){.chart-body{grid-template-columns:minmax(0,1fr)}}
