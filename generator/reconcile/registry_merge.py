@@ -105,17 +105,7 @@ def merge_replication(document: Mapping[str, Any], part: Part, registry_id: str)
                "repositoryFilters": [{"filter": prefix, "filterType": "PREFIX_MATCH"}
                                      for prefix in rule.prefixes]}
               for rule in part.replication]
-    rules: list[Any] = []
-    placed = False
-    for rule in document.get("rules") or []:
-        if _owned_rule(rule, part):
-            if not placed:
-                rules += wanted
-                placed = True
-            continue
-        rules.append(rule)
-    if not placed:
-        rules += wanted
+    rules = _splice(document.get("rules") or [], lambda rule: _owned_rule(rule, part), wanted)
     if len(rules) > MAX_REPLICATION_RULES:
         raise Conflict(f"the replication configuration would hold {len(rules)} rules; ECR allows at "
                        f"most {MAX_REPLICATION_RULES}")
@@ -138,17 +128,7 @@ def merge_policy(document: Mapping[str, Any] | None, part: Part,
         raise Conflict("the registry policy is not a JSON object; fix it by hand first")
     current = document.get("Statement") or []
     statements = [current] if isinstance(current, Mapping) else list(current)
-    out: list[Any] = []
-    placed = False
-    for statement in statements:
-        if part.owns_statement(statement):
-            if not placed:
-                out += [dict(s) for s in part.statements]
-                placed = True
-            continue
-        out.append(statement)
-    if not placed:
-        out += [dict(s) for s in part.statements]
+    out = _splice(statements, part.owns_statement, [dict(s) for s in part.statements])
     if out == statements:
         return dict(document)
     if not out:
@@ -164,17 +144,7 @@ def merge_signing(document: Mapping[str, Any], part: Part, registry_id: str = ""
     if part.signing is None:
         return dict(document)
     wanted = [rule.to_api() for rule in part.signing]
-    rules: list[Any] = []
-    placed = False
-    for rule in document.get("rules") or []:
-        if _owned_rule(rule, part):
-            if not placed:
-                rules += wanted
-                placed = True
-            continue
-        rules.append(rule)
-    if not placed:
-        rules += wanted
+    rules = _splice(document.get("rules") or [], lambda rule: _owned_rule(rule, part), wanted)
     if len(rules) > MAX_SIGNING_RULES:
         raise Conflict(f"the signing configuration would hold {len(rules)} rules; ECR allows at most "
                        f"{MAX_SIGNING_RULES}")
@@ -267,6 +237,21 @@ def _items(text: str, start: int, skip: Callable[[int], int]) -> Spans | None:
 
 MERGERS: dict[str, Callable[[Any, Part, str], Any]] = {
     SCANNING: merge_scanning, REPLICATION: merge_replication, POLICY: merge_policy, SIGNING: merge_signing}
+
+
+def _splice(items: Sequence[Any], owned: Callable[[Any], bool], wanted: list[Any]) -> list[Any]:
+    """`items` with the owned ones replaced by `wanted`, placed where the first owned one was
+    (else at the end); every other item kept as it was, in its place."""
+    out: list[Any] = []
+    placed = False
+    for item in items:
+        if owned(item):
+            if not placed:
+                out += wanted
+                placed = True
+            continue
+        out.append(item)
+    return out if placed else out + wanted
 
 
 def _wildcard(value: str) -> dict[str, str]:
