@@ -27,7 +27,7 @@ from generator.base.source import Document, Path_
 from generator.model import lifecycle, repository, repository_policy
 from generator.model.access import ROLE_ARN
 from generator.model.policy_files import LifecyclePolicies, RepositoryPolicies
-from generator.model.pull_through_cache import ROOT, outside_namespace, prefix_problem
+from generator.model.pull_through_cache import ROOT, claim_problem
 from generator.model.repository import Encryption, RepositoryEntry, Settings
 from generator.model.schema import LiteralText
 
@@ -122,11 +122,9 @@ def resolve(doc: Document, entries: Sequence[CreationTemplateEntry], defaults: S
     for index, entry in enumerate(entries):
         where = (*at, index)
         prefix = substitute(entry.prefix)
-        message = prefix_problem(prefix, PREFIX_LENGTH)
+        message = claim_problem(prefix, PREFIX_LENGTH, owns, namespace)
         if message:
             problems.append(doc.problem((*where, "prefix"), message))
-        elif not owns(prefix):
-            problems.append(doc.problem((*where, "prefix"), outside_namespace(prefix, namespace)))
         elif normalized(prefix) in seen:
             problems.append(doc.problem((*where, "prefix"), f"{prefix!r} duplicates creation_templates["
                                         f"{seen[normalized(prefix)]}]: one template per prefix"))

@@ -29,8 +29,7 @@ from generator.model.pull_through_cache import PREFIX_LENGTH as RULE_PREFIX_LENG
 from generator.model.pull_through_cache import (
     PullThroughCacheEntry,
     PullThroughCacheRule,
-    outside_namespace,
-    prefix_problem,
+    claim_problem,
 )
 from generator.model.pull_through_cache import resolve as resolve_rules
 from generator.model.registry import Part, namespace
@@ -57,8 +56,7 @@ class Implicit:
 
         def filled(prefix: str, length: tuple[int, int], field: str) -> str:
             value = prefix.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
-            message = prefix_problem(value, length) or (
-                None if owner.owns(value) else outside_namespace(value, owner.namespace))
+            message = claim_problem(value, length, owner.owns, owner.namespace)
             if message:
                 problems.append(Problem(message, field))
             return value

@@ -134,11 +134,9 @@ def resolve(entries: Sequence[PullThroughCacheEntry], substitute: Callable[[str]
     for index, entry in enumerate(entries):
         where = (*at, index)
         prefix = substitute(entry.prefix)
-        message = prefix_problem(prefix, PREFIX_LENGTH)
+        message = claim_problem(prefix, PREFIX_LENGTH, owns, namespace)
         if message:
             problem((*where, "prefix"), message)
-        elif not owns(prefix):
-            problem((*where, "prefix"), outside_namespace(prefix, namespace))
         elif prefix in seen:
             problem((*where, "prefix"), f"{prefix!r} duplicates pull_through_cache[{seen[prefix]}]: "
                     "one rule per prefix")
@@ -156,6 +154,12 @@ def resolve(entries: Sequence[PullThroughCacheEntry], substitute: Callable[[str]
         rules.append(PullThroughCacheRule(prefix, upstream or "", url or "", credential, entry.custom_role,
                                           upstream_prefix))
     return tuple(rules)
+
+
+def claim_problem(prefix: str, length: tuple[int, int], owns: Callable[[str], bool],
+                  namespace: str) -> str | None:
+    """Why this config cannot claim `prefix`: not a prefix the API accepts, or outside its namespace."""
+    return prefix_problem(prefix, length) or (None if owns(prefix) else outside_namespace(prefix, namespace))
 
 
 def outside_namespace(prefix: str, namespace: str) -> str:
