@@ -38,8 +38,11 @@ def free_port() -> int:
 def start(port: int | None = None, timeout: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:
     """A moto server in its own process; returns it and its endpoint URL once it answers."""
     port = port or free_port()
+    # Lambda resolves an image function's ImageUri in ECR, as AWS does (moto's default stub makes
+    # up a digest instead).
+    env = {**os.environ, "MOTO_LAMBDA_STUB_ECR": "false"}
     proc = subprocess.Popen([sys.executable, "-c", _QUIET_SERVER, HOST, str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

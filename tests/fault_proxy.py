@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -37,7 +38,8 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 @dataclass(frozen=True)
 class RepositoryFault:
-    """Always answer `operations` (name prefixes, e.g. `Put`) on `repository` with `error`."""
+    """Always answer `operations` (name prefixes, e.g. `Put`) on `repository` with `error`;
+    repository `*` means every call of those operations, whatever it names (`ListClusters`)."""
 
     repository: str
     error: str = "AccessDeniedException"
@@ -45,7 +47,7 @@ class RepositoryFault:
     status: int = 400
 
     def applies(self, operation: str, repositories: tuple[str, ...]) -> bool:
-        return self.repository in repositories and operation.startswith(self.operations)
+        return (self.repository == "*" or self.repository in repositories) and operation.startswith(self.operations)
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,20 @@ class _State:
     intercepts: dict[str, Intercept] = field(default_factory=dict)
 
 
-# Called with the request's JSON body before it is forwarded: a dict is sent back as the reply
-# (HTTP 200) instead of forwarding; None forwards it. It may also act on moto first (a concurrent
-# writer).
+# Called with the request's parameters before it is forwarded (the JSON body of an AWS JSON call,
+# the form fields of a query call such as CloudFormation's): a dict is sent back as the reply
+# (HTTP 200) instead of forwarding, as JSON or as the query protocol's XML (flat string values);
+# None forwards it; an `AwsError` raised is sent back as that error. It may also act on moto first
+# (a concurrent writer).
 Intercept = Callable[[dict], "dict | None"]
+
+
+class AwsError(Exception):
+    """What an intercept raises to answer with an AWS error (JSON protocol) instead of a reply."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
 
 
 class FaultProxy:
@@ -121,7 +133,7 @@ class FaultProxy:
         self.stop()
 
     def intercept(self, operation: str, handler: Intercept) -> None:
-        """Hand every `operation` request (an AWS JSON-protocol call) to `handler` first."""
+        """Hand every `operation` request to `handler` first."""
         with self._state.lock:
             self._state.intercepts[operation] = handler
 
@@ -171,6 +183,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle()
 
+    def do_PUT(self) -> None:  # S3's REST calls (HeadBucket, an upload) pass through too
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         operation, repositories, json_protocol = _describe(self.headers.get("X-Amz-Target"), body)
@@ -181,9 +199,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply_error(*fault, json_protocol)
             return
         handler = self.state.intercepts.get(operation)
-        reply = handler(json.loads(body or b"{}")) if handler else None
-        if reply is not None:
+        try:
+            if json_protocol:
+                reply = handler(json.loads(body or b"{}")) if handler else None
+            else:
+                reply = handler({k: v[0] for k, v in parse_qs(body.decode()).items()}) if handler else None
+        except AwsError as exc:
+            self._reply_error(exc.status, exc.code, json_protocol, exc.message)
+            return
+        if reply is not None and json_protocol:
             self._reply(200, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(reply).encode())
+            return
+        if reply is not None:
+            fields = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in reply.items())
+            xml = (f'<{operation}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+                   f"<{operation}Result>{fields}</{operation}Result></{operation}Response>")
+            self._reply(200, [("Content-Type", "text/xml")], xml.encode())
             return
         if outcome == "delayed":
             time.sleep(self.state.faults.delay_seconds)
@@ -246,8 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._local.conn = conn  # kept for this thread's next request only once it worked
         return response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP], data
 
-    def _reply_error(self, status: int, code: str, json_protocol: bool) -> None:
-        message = f"{code} (injected by the fault proxy)"
+    def _reply_error(self, status: int, code: str, json_protocol: bool, message: str | None = None) -> None:
+        message = message or f"{code} (injected by the fault proxy)"
         if json_protocol:
             body = json.dumps({"__type": code, "message": message}).encode()
             self._reply(status, [("Content-Type", "application/x-amz-json-1.1")], body)

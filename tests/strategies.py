@@ -10,8 +10,9 @@ WORD = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
 NAME = st.builds(lambda parts, sep: sep.join(parts), st.lists(WORD, min_size=1, max_size=3),
                  st.sampled_from(["-", "_", "."]))
 DAYS = st.integers(min_value=1, max_value=3650)
+# Any text a template can carry as it is (`${...}` it cannot: the config refuses it).
 DESCRIPTION = st.none() | st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
-                                  max_size=30)
+                                  max_size=30).filter(lambda text: "${" not in text)
 
 
 @st.composite
@@ -68,9 +69,12 @@ def configs(draw: st.DrawFn, max_repositories: int = 6) -> dict[str, Any]:
     """A valid ecr.yaml as data."""
     names = draw(st.lists(NAME, min_size=1, max_size=max_repositories, unique_by=_logical)
                  .filter(lambda ns: len({n for n in ns}) == len(ns)))
+    physical = draw(st.sampled_from(["none", "some", "all"]))  # all: nothing uses ${SystemName}
     repositories = []
     for name in names:
         repo: dict[str, Any] = {"name": name}
+        if physical == "all" or (physical == "some" and draw(st.booleans())):
+            repo["physical_name"] = f"legacy/{name}"
         mode = draw(st.sampled_from(["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION",
                                      "MUTABLE_WITH_EXCLUSION", None]))
         if mode:

@@ -173,3 +173,61 @@ def test_rendered_policies_lint_clean_and_deploy(example: str, aws: str, project
     boto3.client("cloudformation").create_stack(StackName="lint", TemplateBody=body)
     assert boto3.client("cloudformation").describe_stacks(StackName="lint")["Stacks"][0][
         "StackStatus"] == "CREATE_COMPLETE"
+
+
+# What Lambda adds to the repository policy when a function of this account uses one of its
+# images (Lambda developer guide, "Amazon ECR permissions"; as `get-repository-policy` shows it).
+LAMBDA_STATEMENT = {"Sid": "LambdaECRImageRetrievalPolicy", "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}
+
+
+def lambda_adds(statement: dict[str, Any], name: str = "shop-ecr-legacy") -> None:
+    ecr = boto3.client("ecr")
+    data = json.loads(ecr.get_repository_policy(repositoryName=name)["policyText"])
+    data["Statement"].append(statement)
+    ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(data, indent=2))
+
+
+@pytest.mark.parametrize("condition", [None, "arn:aws:lambda:us-east-1:123456789012:function:*"])
+def test_lambda_s_own_statement_is_kept(aws: str, project: Path, condition: str | None, ecrgen: Any) -> None:
+    """`legacy` lets one role pull. Lambda's statement for a same-account function is no drift:
+    `kept` with the reason, and still there after a write that `access` asks for."""
+    stack = deploy(project)
+    post_deploy_json("--stack-name", stack, cwd=project, code=0)
+    added = {**LAMBDA_STATEMENT, "Condition": {"StringLike": {"aws:sourceArn": condition}}} if condition \
+        else LAMBDA_STATEMENT
+    lambda_adds(added)
+
+    check = post_deploy_json("--stack-name", stack, "--check", cwd=project, code=0)
+    legacy = next(r for r in check["repositories"] if r["repositoryName"] == "shop-ecr-legacy")
+    assert legacy["status"] == "in-sync"
+    [kept] = legacy["changes"]
+    assert (kept["setting"], kept["status"]) == ("repositoryPolicy", "kept")
+    assert "LambdaECRImageRetrievalPolicy" in kept["reason"] and "Lambda" in kept["reason"]
+    text = ecrgen("post-deploy", "--stack-name", stack, "--check", cwd=project).stdout
+    assert "shop-ecr-legacy  repositoryPolicy" in text and "kept: LambdaECRImageRetrievalPolicy, added by" in text
+
+    boto3.client("ecr").set_repository_policy(repositoryName="shop-ecr-legacy", policyText=json.dumps(
+        {"Version": "2012-10-17", "Statement": [added, {**LAMBDA_STATEMENT, "Sid": "Console",
+                                                        "Principal": {"AWS": "999988887777"}}]}))
+    post_deploy_json("--stack-name", stack, cwd=project, code=0)  # drift: access written back ...
+    statements = live_policy("shop-ecr-legacy").statements
+    assert [s.sid for s in statements] == ["Pull", "LambdaECRImageRetrievalPolicy"]  # ... Lambda's kept
+    assert post_deploy_json("--stack-name", stack, "--check", cwd=project, code=0)["summary"]["inSync"] == 3
+
+
+@pytest.mark.parametrize("wider", [
+    {"Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchDeleteImage"]},
+    {"Principal": {"Service": "lambda.amazonaws.com", "AWS": "999988887777"}},
+    {"Condition": {"StringLike": {"aws:sourceArn": "arn:aws:lambda:us-east-1:999988887777:function:*"}}},
+    {"Sid": "LambdaLookalike"},
+])
+def test_a_statement_that_grants_more_than_lambda_s_is_drift(aws: str, project: Path,
+                                                            wider: dict[str, Any]) -> None:
+    stack = deploy(project)
+    post_deploy_json("--stack-name", stack, cwd=project, code=0)
+    lambda_adds({**LAMBDA_STATEMENT, **wider})
+    check = post_deploy_json("--stack-name", stack, "--check", cwd=project, code=1)
+    legacy = next(r for r in check["repositories"] if r["repositoryName"] == "shop-ecr-legacy")
+    assert [(c["setting"], c["status"]) for c in legacy["changes"]] == [("repositoryPolicy", "planned")]

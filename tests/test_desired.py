@@ -137,6 +137,31 @@ def test_every_body_cloudformation_accepts_is_read(body: str) -> None:
     assert data["Resources"]["R"]["Properties"] == {"ImageTagMutability": {"Ref": "Mode"}}
 
 
+def test_a_yaml_date_is_its_text_as_cloudformation_reads_it() -> None:
+    """CloudFormation has no dates: an unquoted 2012-10-17 (a date to PyYAML) is that text."""
+    data = template_body.parse(
+        "Resources:\n  R:\n    Type: AWS::ECR::Repository\n"
+        "    Metadata:\n      ecrgen:\n        imageTagMutability: IMMUTABLE_WITH_EXCLUSION\n"
+        "        imageTagMutabilityExclusionFilters: [2026-01-01]\n"
+        "        repositoryPolicy: {Version: 2012-10-17, Statement: [{Effect: Allow, Principal: {AWS: '111122223333'},"
+        " Action: ecr:BatchGetImage}]}\n"
+        "    Properties:\n      ImageTagMutabilityExclusionFilters:\n"
+        "        - {ImageTagMutabilityExclusionFilterType: WILDCARD, ImageTagMutabilityExclusionFilterValue: 2026-01-01}\n",
+        "stack s")
+    assert data["Resources"]["R"]["Properties"]["ImageTagMutabilityExclusionFilters"][0][
+        "ImageTagMutabilityExclusionFilterValue"] == "2026-01-01"
+    (settings,) = desired.from_template(data, {"R": "r"}, "stack s")
+    assert settings.exclusion_filters == frozenset({"2026-01-01"})
+    assert settings.repository_policy is not None and settings.repository_policy.version == "2012-10-17"
+    # Without ecrgen's Metadata, the Properties: a number is its text too, as CloudFormation gives it.
+    data["Resources"]["R"].pop("Metadata")
+    data["Resources"]["R"]["Properties"].update(ImageTagMutability="MUTABLE_WITH_EXCLUSION")
+    data["Resources"]["R"]["Properties"]["ImageTagMutabilityExclusionFilters"].append(
+        {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": 2024})
+    (settings,) = desired.from_template(data, {"R": "r"}, "stack s")
+    assert settings.exclusion_filters == frozenset({"2026-01-01", "2024"})
+
+
 DESCRIBED = {"StackName": "f", "StackId": "arn:aws:cloudformation:eu-west-1:111122223333:stack/f/1",
              "Parameters": [{"ParameterKey": "Env", "ParameterValue": "prod"},
                             {"ParameterKey": "Token", "ParameterValue": "****"}]}
@@ -244,3 +269,15 @@ def test_any_generated_template_reads_back_as_its_config(tmp_path: Path, data: d
         for resource in body["Resources"].values():
             resource.pop("Metadata", None)
         assert key(desired.from_template(body, physical(cfg), "s")) == key(desired.from_config(cfg))
+
+
+def test_a_deployed_repository_the_template_does_not_show_is_unmanaged_not_dropped() -> None:
+    """Fn::ForEach left unexpanded (the template as written, not as CloudFormation processed it):
+    the repositories it made are in the stack, not in the template; their settings cannot be read."""
+    data = {"Transform": "AWS::LanguageExtensions", "Resources": {"Fn::ForEach::Repos": [
+        "Name", ["web"], {"Repo${Name}": {"Type": "AWS::ECR::Repository",
+                                          "Properties": {"ImageTagMutability": "IMMUTABLE"}}}]}}
+    [web] = desired.from_template(data, {"Repoweb": "each-web"}, "stack each")
+    assert web.name == "each-web" and web.image_tag_mutability is None
+    assert [u.setting for u in web.unmanaged] == ["imageTagMutability", "scanOnPush", "lifecyclePolicy"]
+    assert "still holds Fn::ForEach::Repos" in web.unmanaged[0].reason

@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import run_ecrgen
+from tests.fault_proxy import FaultProxy
+from tests.implicit_fake import ImplicitFake, deploy_account_wide
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
@@ -78,6 +80,10 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen lifecycle preview --live --config ecr.yaml --repository php-app": (0, "against 1 rule"),
     "ecrgen lifecycle preview --policy examples/policy.json --images examples/images.json "
     "--now 2026-01-10T12:00:00Z": (0, "freed: 2.0 GiB (2,147,483,648 bytes), saving 0.20 USD per month"),
+    "ecrgen lifecycle preview --live --repository myapp-ecr-php-app --in-use ecs,lambda":
+        (0, "in use by ecs:prod/api"),
+    "ecrgen lifecycle preview --live --repository myapp-ecr-php-app --in-use ecs --fail-on-in-use":
+        (1, "IN USE: the policy expires"),
     # docs/lint.md
     "ecrgen lint templates/ecr.yaml examples/MyStack.template.json":
         (0, "examples/MyStack.template.json:7:6: W9502 repository ApiRepository3F2A1C7E"),
@@ -94,6 +100,15 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen post-deploy --config ecr.yaml --system-name myapp": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --dry-run": (0, "2 repositories: 2 in-sync"),
     "ecrgen post-deploy --stack-name myapp-ecr --output json": (0, '"inSync": 2'),
+    "ecrgen post-deploy --stack-name myapp-ecr --in-use ecs,lambda --pulled-within 30": (0, "2 repositories: 2 in-sync"),
+    "ecrgen post-deploy --stack-name myapp-ecr --check --in-use ecs,lambda": (0, "2 repositories: 2 in-sync"),
+    # docs/post-deploy.md, what ECR creates by itself (the cache deployed, a repository cached: SETUP)
+    "ecrgen template --config examples/cache.yaml --out cache/ecr.yaml": (0, "wrote cache/ecr.yaml (1 repository"),
+    "ecrgen post-deploy --config examples/cache.yaml --check":
+        (1, "creation template myapp-ecr-hub: planned"),
+    "ecrgen post-deploy --config examples/cache.yaml": (0, "account setting BASIC_SCAN_TYPE_VERSION: CLAIR -> "
+                                                           "AWS_NATIVE: applied"),
+    "ecrgen post-deploy --config examples/cache.yaml --check --output json": (0, '"status": "implicit"'),
     # README.md, adopting the repositories that exist by then
     "ecrgen import --out adopted/ecr.yaml --cfn-import --stack-name adopted-ecr":
         (0, "wrote adopted/ecr.yaml (2 repositories"),
@@ -107,6 +122,19 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --ignore docs/findings-ignore.yaml":
         (1, "CVE-9999-9999  HIGH"),
     "ecrgen findings --stack-name myapp-ecr --output json": (0, '"scanStatus": "COMPLETE"'),
+    # basic scanning (moto's) says nothing of fixes or exploits: the findings still count, and a warning says so
+    "ecrgen findings --stack-name myapp-ecr --fail-on HIGH --ignore-unfixed --exploitable-only":
+        (1, "--ignore-unfixed: 2 findings do not say whether a fix exists (basic scanning); they still count"),
+    "ecrgen findings --repository myapp-ecr-php-app --fail-on HIGH --vex docs/findings-vex.json --show-suppressed":
+        (1, "CVE-9999-9999  HIGH"),
+    # README.md and docs/report.md (php-app holds three images and the example policy: SETUP)
+    "ecrgen report --config ecr.yaml --out report.html": (0, "wrote report.html (html): 2 repositories"),
+    "ecrgen report --stack-name myapp-ecr --output json > report.json": (0, None),
+    "ecrgen report --all": (0, "## ECR registry report: every repository in us-east-1"),
+    "ecrgen report --repository myapp-ecr-php-app --archive-price-per-gb 0.07 --output json":
+        (0, '"archiveUsdPerGbMonth": 0.07'),
+    "ecrgen report --repository myapp-ecr-php-app --in-use ecs,lambda --pulled-within 30":
+        (0, "| in use (ecs, lambda, pulled within 30 days) | 2 images, 1 at risk"),
 }
 
 
@@ -269,7 +297,8 @@ def _push(ecr: Any, repository: str, tag: str) -> None:
 
 
 def _repository_with_images(repo: Path) -> None:
-    """myapp-ecr deployed; php-app holds three images and the example policy."""
+    """myapp-ecr deployed; php-app holds three images and the example policy, and the ECS
+    service prod/api runs both alpha images (the policy keeps one of them)."""
     import boto3
 
     _deploy(repo, "myapp-ecr")
@@ -278,6 +307,13 @@ def _repository_with_images(repo: Path) -> None:
         _push(ecr, "myapp-ecr-php-app", tag)
     ecr.put_lifecycle_policy(repositoryName="myapp-ecr-php-app",
                              lifecyclePolicyText=(repo / "examples" / "policy.json").read_text())
+    uri = ecr.describe_repositories(repositoryNames=["myapp-ecr-php-app"])["repositories"][0]["repositoryUri"]
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="prod")
+    definition = ecs.register_task_definition(family="api", containerDefinitions=[
+        {"name": tag, "image": f"{uri}:{tag}", "memory": 128} for tag in ("alpha-1", "alpha-2")])
+    ecs.create_service(cluster="prod", serviceName="api", desiredCount=1,
+                       taskDefinition=definition["taskDefinition"]["taskDefinitionArn"])
 
 
 def _scanned_images(repo: Path) -> None:
@@ -318,12 +354,28 @@ def test_the_documented_local_hook_fails_on_a_broken_template(tmp_path: Path) ->
     assert "templates/ecr.yaml:" in result.stdout and "E9501" in result.stdout
 
 
+def _stacks_and_a_cache_deployed(repo: Path) -> None:
+    """The stacks, and examples/cache.yaml's rules, template and exclusion as its stack creates
+    them, whose template was since edited by hand; a repository the cache made on MUTABLE."""
+    import boto3
+
+    from generator.model import config
+    from generator.render import template
+
+    _stacks_deployed(repo)
+    deploy_account_wide(template.render(template.build(config.load(repo / "examples" / "cache.yaml")), "json"))
+    ecr = boto3.client("ecr")
+    ecr.update_repository_creation_template(prefix="myapp-ecr-hub", imageTagMutability="MUTABLE")
+    ecr.create_repository(repositoryName="myapp-ecr-hub/library/nginx", imageTagMutability="MUTABLE")
+
+
 # What each document takes as already there before its first command.
 SETUP: dict[str, Callable[[Path], None]] = {
-    "docs/post-deploy.md": _stacks_deployed,
+    "docs/post-deploy.md": _stacks_and_a_cache_deployed,
     "docs/lifecycle.md": _repository_with_images,
     "docs/findings.md": _scanned_images,
     "docs/lint.md": _pre_commit_repository,
+    "docs/report.md": _repository_with_images,
 }
 
 
@@ -402,7 +454,16 @@ def test_ecrgen_lines_get_the_arguments_bash_would_give(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("document", [d for d in DOCUMENTS if shell_commands(d)])
-def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: str) -> None:
+def test_documented_commands_run_as_written(document: str, tmp_path: Path, aws: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS is moto behind the loopback fake of the operations moto lacks (tests/implicit_fake.py)."""
+    with FaultProxy(aws) as proxy:
+        ImplicitFake(proxy)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        run_document(document, tmp_path)
+
+
+def run_document(document: str, tmp_path: Path) -> None:
     repo = sandbox(tmp_path)
     env = environment(tmp_path, repo)
     if document in SETUP:

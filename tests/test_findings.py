@@ -20,7 +20,20 @@ import pytest
 
 from tests.conftest import ROOT
 
+# The OASIS SARIF 2.1.0 schema (errata01): test data kept beside the checkout, in ../shared/schemas
+# (its README: CI has ../shared there; the schema is not part of the project's sources).
 SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def valid_sarif(text: str) -> dict[str, Any]:
+    """The SARIF log `text`, checked against the OASIS schema."""
+    import jsonschema
+
+    if not SARIF_SCHEMA.is_file():
+        pytest.fail(f"the OASIS SARIF schema is not at {SARIF_SCHEMA}: check out ../shared beside the project")
+    log = json.loads(text)
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    return log
 
 
 def push(ecr: Any, repository: str, tag: str, number: int) -> str:
@@ -103,7 +116,8 @@ def test_the_gate_fails_on_findings_at_or_above_the_threshold(ecrgen, three) -> 
     assert by_name["app-critical"]["severityCounts"] == {"CRITICAL": 1, "LOW": 1}
     assert by_name["app-high"]["findings"] == [{
         "id": "CVE-2024-0002", "severity": "HIGH", "package": "curl", "version": "8.0", "fixedVersion": None,
-        "uri": "https://nvd.nist.gov/vuln/detail/CVE-2024-0002", "ignored": False}]
+        "uri": "https://nvd.nist.gov/vuln/detail/CVE-2024-0002", "ignored": False, "fixAvailable": None,
+        "exploitAvailable": None, "cvssScore": None, "packageManager": None, "filePath": None, "suppression": None}]
     summary = report["summary"]
     assert summary["images"] == 3 and summary["failed"] == 2
     assert summary["severityCounts"] == {"CRITICAL": 1, "HIGH": 1, "LOW": 2}
@@ -208,6 +222,148 @@ def test_enhanced_findings_give_the_fixed_version(ecrgen, ecr, aws) -> None:
         ("libssl3t64", "0:3.0.13-0ubuntu3.4"), ("openssl", "0:3.0.13-0ubuntu3.4")]
 
 
+# Amazon Inspector's finding for CVE-2024-6119 as DescribeImageScanFindings returns it (the ECR and
+# Inspector user guides' sample, tests/test_notifications.py), with what real findings add: the
+# installed package's release, a package without a fix ("NotAvailable"), the exploit and the scores.
+INSPECTOR_FINDING = {
+    "awsAccountId": "123456789012", "description": "Possible denial of service in X.509 name checks",
+    "findingArn": "arn:aws:inspector2:us-east-1:123456789012:finding/0123456789abcdef",
+    "severity": "HIGH", "status": "ACTIVE", "title": "CVE-2024-6119 - libssl3t64, openssl",
+    "type": "PACKAGE_VULNERABILITY", "fixAvailable": "PARTIAL", "exploitAvailable": "YES", "score": 7.5,
+    "scoreDetails": {"cvss": {"score": 7.5, "scoreSource": "NVD", "version": "3.1",
+                              "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "adjustments": []}},
+    "packageVulnerabilityDetails": {
+        "source": "UBUNTU_CVE", "vendorSeverity": "medium", "vulnerabilityId": "CVE-2024-6119",
+        "sourceUrl": "https://ubuntu.com/security/CVE-2024-6119",
+        "cvss": [{"baseScore": 7.5, "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+                  "source": "NVD", "version": "3.1"}],
+        "vulnerablePackages": [
+            {"arch": "X86_64", "epoch": 0, "name": "openssl", "packageManager": "OS", "version": "3.0.13",
+             "release": "0ubuntu3.1", "fixedInVersion": "0:3.0.13-0ubuntu3.4"},
+            {"arch": "X86_64", "epoch": 0, "name": "libssl3t64", "packageManager": "OS", "version": "3.0.13",
+             "release": "0ubuntu3.1", "fixedInVersion": "NotAvailable"}]},
+}
+
+
+def inspected(ecr: Any, endpoint: str, *enhanced: dict[str, Any], name: str = "inspected") -> str:
+    """A repository whose latest image has an enhanced (Inspector) scan with these findings; its digest."""
+    ecr.create_repository(repositoryName=name)
+    digest = push(ecr, name, "v1", 50)
+    ecr.start_image_scan(repositoryName=name, imageId={"imageDigest": digest})
+    result = scan_result(name, [], enhanced=list(enhanced))
+    result["imageScanStatus"]["status"] = "ACTIVE"
+    set_results(endpoint, result)
+    return digest
+
+
+def test_inspector_s_fix_exploit_and_score_reach_every_output(ecrgen, ecr, aws) -> None:
+    image_ref = f"inspected@{inspected(ecr, aws, INSPECTOR_FINDING)}"
+    report = json.loads(ecrgen("findings", "-r", "inspected", "-o", "json").stdout)
+    assert report["images"][0]["findings"] == [
+        {"id": "CVE-2024-6119", "severity": "HIGH", "package": "openssl", "version": "0:3.0.13-0ubuntu3.1",
+         "fixedVersion": "0:3.0.13-0ubuntu3.4", "uri": "https://ubuntu.com/security/CVE-2024-6119",
+         "ignored": False, "fixAvailable": "YES", "exploitAvailable": "YES", "cvssScore": 7.5,
+         "packageManager": "OS", "filePath": None, "suppression": None},
+        {"id": "CVE-2024-6119", "severity": "HIGH", "package": "libssl3t64", "version": "0:3.0.13-0ubuntu3.1",
+         "fixedVersion": None, "uri": "https://ubuntu.com/security/CVE-2024-6119",
+         "ignored": False, "fixAvailable": "NO", "exploitAvailable": "YES", "cvssScore": 7.5,
+         "packageManager": "OS", "filePath": None, "suppression": None}]
+
+    text = ecrgen("findings", "-r", "inspected").stdout
+    assert "NotAvailable" not in text
+    header, *rows = [line.split() for line in text.splitlines() if "CVE-2024-6119" in line or "INSTALLED" in line]
+    assert header == ["ID", "SEVERITY", "CVSS", "PACKAGE", "INSTALLED", "FIXED", "EXPLOIT", "LINK"]
+    assert rows == [["CVE-2024-6119", "HIGH", "7.5", "libssl3t64", "0:3.0.13-0ubuntu3.1", "no", "fix", "yes",
+                     "https://ubuntu.com/security/CVE-2024-6119"],
+                    ["CVE-2024-6119", "HIGH", "7.5", "openssl", "0:3.0.13-0ubuntu3.1", "0:3.0.13-0ubuntu3.4", "yes",
+                     "https://ubuntu.com/security/CVE-2024-6119"]]
+
+    run, = valid_sarif(ecrgen("findings", "-r", "inspected", "-o", "sarif").stdout)["runs"]
+    rule, = run["tool"]["driver"]["rules"]
+    assert rule["properties"]["security-severity"] == "7.5"
+    assert [(r["message"]["text"], r["properties"]["fixAvailable"], r["properties"]["exploitAvailable"],
+             r["properties"]["cvssScore"]) for r in run["results"]] == [
+        (f"CVE-2024-6119 (HIGH) in openssl 0:3.0.13-0ubuntu3.1, fixed in 0:3.0.13-0ubuntu3.4: {image_ref}", "YES", "YES", 7.5),
+        (f"CVE-2024-6119 (HIGH) in libssl3t64 0:3.0.13-0ubuntu3.1, no fix available: {image_ref}", "NO", "YES", 7.5)]
+
+
+def test_ignore_unfixed_and_exploitable_only(ecrgen, ecr, aws) -> None:
+    no_exploit = {**INSPECTOR_FINDING, "severity": "CRITICAL", "exploitAvailable": "NO", "fixAvailable": "YES",
+                  "title": "CVE-2024-2511 - openssl",
+                  "packageVulnerabilityDetails": {**INSPECTOR_FINDING["packageVulnerabilityDetails"],
+                                                  "vulnerabilityId": "CVE-2024-2511",
+                                                  "vulnerablePackages": [{"name": "openssl", "version": "3.0.13",
+                                                                          "fixedInVersion": "3.0.14"}]}}
+    inspected(ecr, aws, INSPECTOR_FINDING, no_exploit)
+    scanned_repository(ecr, aws, "basic", [basic("CVE-2024-0002", "HIGH", "curl", "8.0")], number=60)
+
+    unfixed = ecrgen("findings", "-r", "inspected", "--ignore-unfixed", "--fail-on", "HIGH", "-o", "json")
+    assert unfixed.returncode == 1  # openssl has a fix: it counts
+    found = json.loads(unfixed.stdout)["images"][0]["findings"]
+    assert [(f["id"], f["package"], f["suppression"] and f["suppression"]["kind"]) for f in found] == [
+        ("CVE-2024-6119", "openssl", None), ("CVE-2024-6119", "libssl3t64", "unfixed"), ("CVE-2024-2511", "openssl", None)]
+
+    assert ecrgen("findings", "-r", "inspected", "--fail-on", "CRITICAL").returncode == 1
+    exploitable = ecrgen("findings", "-r", "inspected", "--exploitable-only", "--fail-on", "CRITICAL")
+    assert exploitable.returncode == 0, exploitable.stdout  # the CRITICAL one has no known exploit
+    assert "1 suppressed (no known exploit 1); --show-suppressed lists them" in exploitable.stdout
+    shown = ecrgen("findings", "-r", "inspected", "--exploitable-only", "--show-suppressed", "--fail-on", "CRITICAL")
+    assert "CRITICAL (no exploit)" in shown.stdout
+
+    basic_only = ecrgen("findings", "-r", "basic", "--ignore-unfixed", "--exploitable-only", "--fail-on", "HIGH")
+    assert basic_only.returncode == 1  # basic scanning says nothing of fixes or exploits: the finding counts
+    assert basic_only.stderr == (
+        "warning: --ignore-unfixed: 1 finding does not say whether a fix exists (basic scanning); it still counts\n"
+        "warning: --exploitable-only: 1 finding does not say whether an exploit exists (basic scanning); it still "
+        "counts\n")
+
+
+def test_an_openvex_statement_suppresses_with_its_justification(ecrgen, ecr, aws, tmp_path: Path) -> None:
+    digest = inspected(ecr, aws, INSPECTOR_FINDING)
+    (tmp_path / "vex.json").write_text(json.dumps({
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/inspected-1",
+        "author": "Platform team", "timestamp": "2026-11-01T10:00:00Z", "version": 1,
+        "statements": [{"vulnerability": {"name": "CVE-2024-6119"},
+                        "products": [{"@id": f"pkg:oci/inspected@{digest.replace(':', '%3A')}",
+                                      "subcomponents": [{"@id": "pkg:deb/ubuntu/openssl"},
+                                                        {"@id": "pkg:deb/ubuntu/libssl3t64"}]}],
+                        "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path",
+                        "impact_statement": "the TLS client is never used"}]}, indent=2))
+    gate = ecrgen("findings", "-r", "inspected", "--vex", "vex.json", "--fail-on", "HIGH", "-o", "json", cwd=tmp_path)
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert [f["suppression"] for f in json.loads(gate.stdout)["images"][0]["findings"]] == 2 * [
+        {"kind": "vex", "reason": "the TLS client is never used", "source": "vex.json:8", "status": "not_affected",
+         "justification": "vulnerable_code_not_in_execute_path"}]
+    text = ecrgen("findings", "-r", "inspected", "--vex", "vex.json", "--show-suppressed", cwd=tmp_path).stdout
+    assert "HIGH (not_affected)" in text
+    assert ("VEX CVE-2024-6119: not_affected (vulnerable_code_not_in_execute_path): the TLS client is never used"
+            in text)
+    run, = valid_sarif(ecrgen("findings", "-r", "inspected", "--vex", "vex.json", "-o", "sarif", cwd=tmp_path).stdout)["runs"]
+    assert [r["suppressions"] for r in run["results"]] == 2 * [[{
+        "kind": "external",
+        "justification": "not_affected (vulnerable_code_not_in_execute_path): the TLS client is never used"}]]
+
+
+def test_an_ignore_entry_that_matched_nothing_is_reported(ecrgen, three, tmp_path: Path) -> None:
+    (tmp_path / "ignore.yaml").write_text(
+        "ignore:\n  - {id: cve-2024-0002, reason: build only}\n"
+        "  - {id: CVE-2024-0002, reason: only curl 7, packages: [{name: curl, version: '7.0'}]}\n"
+        "  - {id: CVE-2024-0001, reason: other team, repositories: [batch-*]}\n")
+    result = ecrgen("findings", *repos(*three), "--ignore", "ignore.yaml", "-o", "json", cwd=tmp_path)
+    assert result.stderr == ("warning: ignore.yaml:3: ignore of CVE-2024-0002 (curl 7.0) matched no finding in "
+                             "app-critical, app-high, app-low: remove it, or check its id, packages and paths\n")
+    found = json.loads(result.stdout)["images"][1]["findings"][0]
+    assert found["id"] == "CVE-2024-0002" and found["ignored"]  # the id matched in another case
+
+
+def test_an_empty_repository_is_a_note_in_sarif_not_an_error(ecrgen, ecr, aws) -> None:
+    ecr.create_repository(repositoryName="empty")
+    run, = valid_sarif(ecrgen("findings", *repos("empty", "gone"), "-o", "sarif").stdout)["runs"]
+    assert [(n["level"], n["message"]["text"]) for n in run["invocations"][0]["toolExecutionNotifications"]] == [
+        ("note", "empty: scan NO_IMAGES: the repository has no images"),
+        ("error", "gone: scan REPOSITORY_NOT_FOUND: repository not found in this account and region")]
+
+
 IGNORE = """\
 ignore:
   - id: CVE-2024-0002
@@ -224,9 +380,16 @@ def test_an_active_ignore_entry_passes_the_gate(ecrgen, three, tmp_path: Path) -
     assert result.returncode == 0, result.stdout
     finding = json.loads(result.stdout)["images"][0]["findings"][0]
     assert finding["id"] == "CVE-2024-0002" and finding["ignored"] is True
+    assert finding["suppression"] == {"kind": "ignore", "reason": "curl is only used at build time",
+                                      "source": "ignore.yaml:2", "status": None, "justification": None}
+    assert json.loads(result.stdout)["summary"]["suppressed"] == 1
     text = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", cwd=tmp_path)
-    assert "HIGH (ignored)" in text.stdout
-    assert "ignored CVE-2024-0002: curl is only used at build time" in text.stdout
+    assert "CVE-2024-0002" not in text.stdout  # as trivy: suppressed findings are counted, not listed
+    assert "  1 suppressed (ignore file 1); --show-suppressed lists them\n" in text.stdout
+    shown = ecrgen("findings", "-r", "app-high", "--fail-on", "HIGH", "--ignore", "ignore.yaml", "--show-suppressed",
+                   cwd=tmp_path)
+    assert "HIGH (ignored)" in shown.stdout and "suppressed" not in shown.stdout
+    assert "ignored CVE-2024-0002: curl is only used at build time" in shown.stdout
 
 
 def test_an_expired_ignore_entry_applies_no_more_and_says_so(ecrgen, three, tmp_path: Path) -> None:
@@ -249,7 +412,8 @@ def test_an_ignore_entry_without_a_reason_is_bad_input(ecrgen, tmp_path: Path) -
     (tmp_path / "ignore.yaml").write_text("ignore:\n  - id: CVE-2024-0002\n    expires: 2027-01-31\n")
     result = ecrgen("findings", "-r", "app", "--ignore", "ignore.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "ignore.yaml:2: ignore[0].reason: is required: say why this finding is accepted"
+    assert result.stderr.strip() == ("ignore.yaml:2: ignore[0].reason: is required: say why this finding is accepted "
+                                     "(or trivy's statement)")
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -257,6 +421,7 @@ def test_an_ignore_entry_without_a_reason_is_bad_input(ecrgen, tmp_path: Path) -
     ([], "give exactly one of --stack-name"),
     (["-r", "a", "--tag", "v1", "--digest", "sha256:1"], "give --tag or --digest, not both"),
     (["-r", "a", "--fail-on", "SEVERE"], "Invalid value for '--fail-on'"),
+    (["-r", "a", "--vex", "missing.json"], "missing.json: file not found"),
 ])
 def test_bad_flags_exit_2(ecrgen, args, message) -> None:
     result = ecrgen("findings", *args)
@@ -264,15 +429,10 @@ def test_bad_flags_exit_2(ecrgen, args, message) -> None:
 
 
 def test_sarif_is_valid_sarif_2_1_0(ecrgen, three, tmp_path: Path) -> None:
-    if not SARIF_SCHEMA.exists():
-        pytest.skip(f"the OASIS SARIF schema is not at {SARIF_SCHEMA} (outside this project's CI)")
-    import jsonschema
-
     (tmp_path / "ignore.yaml").write_text(IGNORE.format(expires="2099-12-31"))
     result = ecrgen("findings", *repos(*three, "missing"), "--ignore", "ignore.yaml", "-o", "sarif",
                     cwd=tmp_path)
-    log = json.loads(result.stdout)
-    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    log = valid_sarif(result.stdout)
     run, = log["runs"]
     rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert rules == ["CVE-2024-0001", "CVE-2024-0002", "CVE-2024-0003"]  # CVE-2024-0003 once, two images
@@ -287,6 +447,23 @@ def test_sarif_is_valid_sarif_2_1_0(ecrgen, three, tmp_path: Path) -> None:
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["message"]["text"] for n in notes] == [
         "missing: scan REPOSITORY_NOT_FOUND: repository not found in this account and region"]
+
+
+def test_a_run_over_github_s_result_limit_keeps_the_most_severe_and_says_so(ecrgen, three, monkeypatch) -> None:
+    from generator.findings import sarif
+
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 2)  # GitHub's is 25,000 (tests/test_findings_core.py)
+    result = ecrgen("findings", *repos(*three), "--fail-on", "HIGH", "-o", "sarif")
+    assert result.returncode == 1  # the gate sees every finding; only the SARIF is cut
+    run, = valid_sarif(result.stdout)["runs"]
+    assert [(r["ruleId"], r["level"]) for r in run["results"]] == [("CVE-2024-0001", "error"),
+                                                                   ("CVE-2024-0002", "error")]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["CVE-2024-0001", "CVE-2024-0002"]
+    message = ("SARIF: 4 results are more than GitHub code scanning accepts in one run (2); left out the 2 "
+               "least severe (LOW 2); --output json lists every finding")
+    assert result.stderr == f"warning: {message}\n"
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [(n["level"], n["message"]["text"]) for n in notes] == [("warning", message)]
 
 
 STACK_CONFIG = """\

@@ -230,3 +230,62 @@ def test_templates_for_a_stack_set_hold_no_account_or_region_literal(tmp_path: P
             "Outputs"].values()]
         assert len(exports) == 120 and all(name.startswith("Sub ${AWS::StackName}-Ecr") for name in exports)
         assert "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" in part.text
+
+
+REGISTRY_CONFIG = {
+    "system_name": "myapp",
+    "targets": {"stack_set": "myapp-ecr", "accounts": [OWN, "111111111111"], "regions": REGIONS},
+    "repositories": [{"name": "web"}],
+    "registry": {
+        "scanning": {"scan_on_push": ["${SystemName}-ecr-*"]},
+        # eu-west-1 is also a target region: there it is the registry itself, which ECR refuses.
+        "replication": [{"destinations": [{"region": "eu-west-1"}, {"region": "us-west-2"}],
+                         "prefixes": ["${SystemName}-ecr-"]}],
+        "policy_statements": [{
+            "Sid": "ecrgen-${SystemName}-ReplicateIn", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": ["ecr:ReplicateImage"],
+            "Resource": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${SystemName}-ecr-*"}],
+    },
+}
+
+
+def test_stack_set_targets_get_the_registry_part_each_for_its_account_and_region(aws: str, tmp_path: Path,
+                                                                                 ecrgen) -> None:
+    path = tmp_path / "ecr.yaml"
+    path.write_text(yaml.safe_dump(REGISTRY_CONFIG, sort_keys=False))
+    template_run = ecrgen("template", "--config", str(path), "--out", str(tmp_path / "ecr.yaml.out"), "--no-lint")
+    assert template_run.returncode == 0
+    assert "registry.replication[0].destinations[0]: eu-west-1 is also one of targets.regions" in template_run.stderr
+    body = template.render(template.build(config.load(path)), "json")
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack_set(StackSetName="myapp-ecr", TemplateBody=body)
+    cfn.create_stack_instances(StackSetName="myapp-ecr", Accounts=[OWN, "111111111111"], Regions=REGIONS)
+
+    result = ecrgen("post-deploy", "--config", str(path), "--output", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    targets = by_target(json.loads(result.stdout))
+    assert len(targets) == 4
+    for (account, region), target in targets.items():
+        assert target["registry"]["status"] == "changed", target
+        assert {c["setting"] for c in target["registry"]["changes"]} == {"scanning", "replication", "registryPolicy"}
+        assert [s["status"] for s in target["registry"]["scanning"]] == ["ok"]
+        ecr = client("ecr", account, region)
+        [statement] = json.loads(ecr.get_registry_policy()["policyText"])["Statement"]
+        assert statement["Resource"] == f"arn:aws:ecr:{region}:{account}:repository/myapp-ecr-*"
+        [rule] = ecr.describe_registry()["replicationConfiguration"]["rules"]
+        wanted = [r for r in ("eu-west-1", "us-west-2") if r != region]
+        assert [d["region"] for d in rule["destinations"]] == wanted
+        assert {d["registryId"] for d in rule["destinations"]} == {account}
+        skipped = target["registry"]["skipped"]
+        assert [s["item"] for s in skipped] == (["eu-west-1"] if region == "eu-west-1" else [])
+        calls = target["summary"]["apiCalls"]
+        assert calls["GetRegistryScanningConfiguration"] >= 1 and calls["PutRegistryPolicy"] == 1
+
+    check = ecrgen("post-deploy", "--config", str(path), "--check", "--output", "json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert {t["registry"]["status"] for t in json.loads(check.stdout)["targets"]} == {"in-sync"}
+
+    client("ecr", "111111111111", "eu-west-1").put_registry_scanning_configuration(scanType="BASIC", rules=[])
+    drift = ecrgen("post-deploy", "--stack-set", "myapp-ecr", "--check", "--output", "json")
+    assert drift.returncode == 1  # registry drift in one target fails the fleet's --check
+    assert by_target(json.loads(drift.stdout))[("111111111111", "eu-west-1")]["status"] == "planned"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from generator.base.errors import InputError
-from generator.cli.lint import progress
+from generator.cli.progress import bar
 from generator.lint import pool, runner
 from tests.conftest import run_ecrgen
 from tests.test_lint_rules import FIXTURES, ROOT
@@ -126,12 +126,12 @@ def test_progress_is_a_bar_at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with progress(3) as done:
+    with bar("linting", 3) as done:
         for _ in range(3):
             done()
     assert "linting" in terminal.getvalue()
     terminal.truncate(0)
-    with progress(1) as done:  # one template: nothing to follow
+    with bar("linting", 1) as done:  # one template: nothing to follow
         done()
     assert terminal.getvalue() == ""
 

@@ -29,7 +29,7 @@ FIRES = {
     "E9503": ("exclusions_invalid.yaml", [20]),
     "E9504": ("exclusions_invalid.yaml", [33]),
     "E9505": ("exclusions_invalid.yaml", [52, 54]),
-    "E9506": ("policy_public.yaml", [23, 39, 53, 67, 73, 79, 85, 91, 97]),
+    "E9506": ("policy_public.yaml", [23, 39, 53, 67, 73, 79, 85, 91, 97, 116, 122, 128, 134, 140, 159]),
     "E9511": ("access_invalid.yaml", [25, 30, 55, 69, 80]),
     "E9512": ("access_invalid.yaml", [21, 33, 53]),
     "W9501": ("settings_weak.yaml", [9, 18, 35, 45]),
@@ -39,6 +39,9 @@ FIRES = {
     "I9501": ("deletion_policy.yaml", [4, 14]),
     "I9502": ("deletion_policy.yaml", [17, 38]),
     "W9510": ("registry_singletons.yaml", [4, 12, 19]),
+    "E9513": ("implicit_invalid.yaml", [21, 28]),
+    "E9514": ("implicit_invalid.yaml", [8, 14]),
+    "W9512": ("implicit_invalid.yaml", [32, 38]),
 }
 # rule id -> fixture with near misses (and unresolvable intrinsics) where it must stay quiet
 QUIET = {
@@ -57,6 +60,9 @@ QUIET = {
     "I9501": "settings_strong.yaml",
     "I9502": "settings_strong.yaml",
     "W9510": "registry_shared.yaml",
+    "E9513": "implicit_valid.yaml",
+    "E9514": "implicit_valid.yaml",
+    "W9512": "implicit_valid.yaml",
 }
 CLEAN = [FIXTURES / name for name in sorted(set(QUIET.values()))] + [FIXTURES / "cdk.json",
                                                                     ROOT / "templates" / "ecr.yaml"]
@@ -82,6 +88,22 @@ def test_rule_stays_quiet_on_near_misses(rule_id: str) -> None:
 def test_clean_templates_have_no_finding_at_all(path: Path) -> None:
     """The quiet fixtures, the CDK-style template and the shipped template: no false findings."""
     assert [f.render() for f in lint_path(path)] == []
+
+
+def test_a_creation_templates_policies_are_checked_like_a_repositorys() -> None:
+    """Its LifecyclePolicy by the lifecycle rule, its RepositoryPolicy by the access rules, each
+    finding at the line of the offending rule or statement in the block literal; and a signing
+    configuration is a registry singleton like the others."""
+    findings = lint_path(FIXTURES / "implicit_invalid.yaml")
+
+    def lines(rule_id: str) -> list[int]:
+        return sorted(f.line for f in findings if f.rule_id == rule_id)
+
+    assert lines("E9501") == [43, 45]
+    assert lines("E9511") == [56]
+    assert lines("E9512") == lines("W9511") == [54]
+    assert lines("E9506") == [53]
+    assert lines("W9510") == [59]
 
 
 def test_every_rule_has_a_firing_and_a_quiet_case() -> None:

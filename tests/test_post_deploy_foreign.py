@@ -15,6 +15,9 @@ import pytest
 
 from generator.model import lifecycle
 from tests.conftest import post_deploy_json
+from tests.fault_proxy import FaultProxy, fault_proxy
+
+__all__ = ["fault_proxy"]  # the fixture, imported for pytest
 
 POLICY = ('{"rules":[{"rulePriority":1,"description":"%s","selection":{"tagStatus":"any",'
           '"countType":"imageCountMoreThan","countNumber":5},"action":{"type":"expire"}}]}')
@@ -194,3 +197,35 @@ def test_neither_stack_nor_config_asks_for_one(ecrgen: Any, aws: str) -> None:
     result = ecrgen("post-deploy")
     one_line_exit_2(result, "post-deploy: give --stack-name NAME (repeatable) or --config FILE")
     assert "not both" not in result.stderr
+
+
+# AWS::LanguageExtensions makes the repositories with Fn::ForEach; the stack holds what
+# CloudFormation made of it, the Processed stage of its template.
+FOR_EACH = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": "AWS::LanguageExtensions",
+            "Resources": {"Fn::ForEach::Repos": ["Name", ["web", "api"], {"Repo${Name}": {
+                "Type": "AWS::ECR::Repository",
+                "Properties": {"RepositoryName": {"Fn::Sub": "each-${Name}"}, "ImageTagMutability": "IMMUTABLE"}}}]}}
+PROCESSED = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {
+    f"Repo{name}": {"Type": "AWS::ECR::Repository",
+                    "Properties": {"RepositoryName": f"each-{name}", "ImageTagMutability": "IMMUTABLE"}}
+    for name in ("web", "api")}}
+
+
+def test_repositories_a_transform_makes_are_read_from_the_processed_template(fault_proxy: FaultProxy) -> None:
+    """moto cannot run the transform: the stack is made from the processed template, and GetTemplate
+    answers the original (as CloudFormation's Original stage) unless the Processed stage is asked."""
+    import json
+
+    boto3.client("cloudformation").create_stack(StackName="each", TemplateBody=json.dumps(PROCESSED))
+    boto3.client("ecr").put_image_tag_mutability(repositoryName="each-web", imageTagMutability="MUTABLE")
+    stages = []
+
+    def get_template(params: dict[str, str]) -> dict[str, str] | None:
+        stages.append(params.get("TemplateStage", "Original"))
+        return None if params.get("TemplateStage") == "Processed" else {"TemplateBody": json.dumps(FOR_EACH)}
+
+    fault_proxy.intercept("GetTemplate", get_template)
+    report = post_deploy_json("--stack-name", "each", "--check", code=1)
+    assert {r["repositoryName"]: r["status"] for r in report["repositories"]} == {
+        "each-web": "planned", "each-api": "in-sync"}
+    assert stages == ["Processed"]

@@ -53,7 +53,8 @@ def test_list_stack_resources_is_read_page_by_page() -> None:
     page = [{"LogicalResourceId": f"R{i}", "PhysicalResourceId": f"repo-{i}", "ResourceType": "AWS::ECR::Repository",
              "ResourceStatus": "CREATE_COMPLETE", "LastUpdatedTimestamp": "2026-01-01T00:00:00Z"} for i in range(3)]
     with Stubber(cfn) as stub:
-        stub.add_response("get_template", {"TemplateBody": json.dumps(body)}, {"StackName": "s"})
+        stub.add_response("get_template", {"TemplateBody": json.dumps(body)},
+                          {"StackName": "s", "TemplateStage": "Processed"})
         stub.add_response("list_stack_resources", {"StackResourceSummaries": page[:2], "NextToken": "t"},
                           {"StackName": "s"})
         stub.add_response("list_stack_resources", {"StackResourceSummaries": page[2:]},

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.base import template_body
 from generator.base.errors import InputError
 from generator.lint.runner import lint_text
-from generator.model import config, registry
+from generator.model import config, effective_scan, registry
+from generator.model.repository import SYSTEM_NAME_PATTERN
 from generator.render import template
 
 CONFIG = """\
@@ -113,7 +117,7 @@ TABLE = {"prod": [1, 1, 1, 1, 1], "*prod": [1, 1, 0, 0, 0], "prod*": [1, 0, 1, 0
 
 @pytest.mark.parametrize("pattern", sorted(TABLE))
 def test_filters_match_as_the_user_guide_says(pattern: str) -> None:
-    assert [int(registry.filter_matches(pattern, name)) for name in NAMES] == TABLE[pattern]
+    assert [int(effective_scan.filter_matches(pattern, name)) for name in NAMES] == TABLE[pattern]
 
 
 def rule(frequency: str, *filters: str) -> dict[str, object]:
@@ -135,7 +139,95 @@ def rule(frequency: str, *filters: str) -> dict[str, object]:
 ])
 def test_which_setting_scans_a_repository(scanning: dict[str, object], repo_setting: bool, frequency: str,
                                           source: str) -> None:
-    scan = registry.effective_scan(scanning, "myapp-ecr-web", repo_setting)
+    scan = effective_scan.effective_scan(scanning, "myapp-ecr-web", repo_setting)
     assert scan.frequency == frequency
     assert source in scan.source
     assert scan.on_push == (frequency in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN"))
+
+
+# --- namespaces: no config's holds another's --------------------------------------------------
+
+_word = st.text("ab0", min_size=1, max_size=3)
+# SystemNames built of short words and every separator a name may hold: 'a', 'a-b', 'a--b', 'a.b/c'...
+system_names = st.builds(lambda first, rest: first + "".join(sep + word for sep, word in rest), _word,
+                         st.lists(st.tuples(st.sampled_from(["-", "--", "---", ".", "_", "__", "/"]), _word),
+                                  max_size=3))
+PATTERNS = ["${SystemName}-{name}", "${SystemName}-ecr-{name}", "${SystemName}/{name}", "team-${SystemName}--{name}",
+            "${SystemName}.${SystemName}-{name}"]
+
+
+def bare_part(name_pattern: str, system_name: str) -> registry.Part:
+    return registry.resolve(registry.RegistrySection(), name_pattern, system_name)
+
+
+@settings(max_examples=400, deadline=None)
+@given(names=st.lists(system_names, min_size=2, max_size=2, unique=True), pattern=st.sampled_from(PATTERNS),
+       pick=st.integers(0, 1), suffix=st.text("ab-._/*X", max_size=8))
+def test_no_value_has_two_owners(names: list[str], pattern: str, pick: int, suffix: str) -> None:
+    """Whatever the two SystemNames ('a' and 'a-b', 'a' and 'a--b', 'a.b/c'...), a filter, prefix
+    or Sid built from either's namespace is owned by at most one of them."""
+    parts = [bare_part(pattern, name) for name in names]
+    value = parts[pick].namespace + suffix
+    sid = parts[pick].sid_prefix + suffix
+    assert sum(p.owns(value) for p in parts) <= 1
+    assert sum(p.owns_statement({"Sid": sid}) for p in parts) <= 1
+    assert all(re.fullmatch(SYSTEM_NAME_PATTERN, name) for name in names)
+
+
+@pytest.mark.parametrize(("system_name", "value", "owner"), [
+    ("shop", "shop-*", None), ("shop", "shop-api-*", "shop-api"), ("shop", "shop-api", None),
+    ("a", "a--b-web", "a--b"), ("a.b", "a.b-c/d-x", "a.b-c/d"), ("shop", "shop-web*", None),
+])
+def test_a_value_of_a_longer_system_name_is_that_name_s(system_name: str, value: str, owner: str | None) -> None:
+    part = bare_part("${SystemName}-{name}", system_name)
+    assert part.longer_owner(value) == owner
+    assert part.owns(value) is (owner is None)
+
+
+@pytest.mark.parametrize(("sid", "owned"), [
+    ("ecrgen-shop-ReplicateIn", True), ("ecrgen-shop-api-ReplicateIn", False), ("ecrgen-shop-Replicate-In", True),
+    ("ecrgen-shop-replicate-in", False), ("ecrgen-shop--x-In", False), ("ecrgen-shopping-In", False),
+])
+def test_a_sid_is_owned_by_exactly_one_system_name(sid: str, owned: bool) -> None:
+    assert bare_part("${SystemName}-{name}", "shop").owns_statement({"Sid": sid}) is owned
+
+
+def test_declaring_what_a_longer_name_would_own_is_refused(tmp_path: Path) -> None:
+    text = CONFIG.replace('${SystemName}-ecr-web"]', '${SystemName}-ecr-x-ecr-web"]').replace(
+        "ecrgen-${SystemName}-in", "ecrgen-${SystemName}-replicate-in")
+    (tmp_path / "ecr.yaml").write_text(text)
+    with pytest.raises(InputError) as raised:
+        config.load(tmp_path / "ecr.yaml")
+    message = str(raised.value)
+    assert "registry.scanning.continuous[0]: 'myapp-ecr-x-ecr-web' also lies in the namespace of SystemName " \
+           "'myapp-ecr-x' ('myapp-ecr-x-ecr-')" in message
+    assert "registry.policy_statements[0].Sid: 'ecrgen-myapp-replicate-in' reads as a Sid of SystemName " \
+           "'myapp-replicate'" in message and "(e.g. ecrgen-myapp-ReplicateIn)" in message
+
+
+def test_an_old_style_sid_is_left_in_place_and_reported() -> None:
+    """`ecrgen-myapp-replicate-in`, written before Sids were delimited, may be `myapp-replicate`'s:
+    never removed, reported so that its owner can remove it by hand."""
+    from generator.reconcile.registry_merge import POLICY, left_alone, merge_policy
+
+    part = bare_part("${SystemName}-ecr-{name}", "myapp")
+    old = {"Sid": "ecrgen-myapp-replicate-in", "Effect": "Allow", "Principal": {"AWS": "*"},
+           "Action": "ecr:ReplicateImage"}
+    live = {"Version": "2012-10-17", "Statement": [old, {**old, "Sid": "ecrgen-myapp-Gone"}]}
+    assert merge_policy(live, part) == {"Version": "2012-10-17", "Statement": [old]}
+    [left] = left_alone({POLICY: live}, [part])
+    assert (left.setting, left.item) == (POLICY, "ecrgen-myapp-replicate-in")
+    assert "SystemName 'myapp-replicate'" in left.reason and "remove it by hand" in left.reason
+
+
+def test_via_template_fills_this_account_and_region_as_post_deploy_does(tmp_path: Path) -> None:
+    resource = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${SystemName}-ecr-*"
+    text = CONFIG.replace("registry:\n", "registry:\n  via: template\n").replace(
+        '"arn:aws:ecr:*:*:repository/${SystemName}-ecr-*"', f'"{resource}"').replace(
+        "arn:aws:iam::111122223333:root", "arn:aws:iam::${AWS::AccountId}:root")
+    (tmp_path / "ecr.yaml").write_text(text)
+    parsed = template_body.parse(template.render(template.build(config.load(tmp_path / "ecr.yaml")), "json"), "s")
+    statement = parsed["Resources"]["EcrgenRegistryPolicy"]["Properties"]["PolicyText"]["Statement"][0]
+    assert statement["Resource"] == {"Fn::Sub": resource}
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}
+    assert statement["Condition"] == {"StringEquals": {"aws:username": "${aws:username}"}}

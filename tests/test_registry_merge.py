@@ -22,6 +22,7 @@ from generator.reconcile.registry_merge import (
     merge_policy,
     merge_scanning,
     plan,
+    policy_text,
 )
 
 ACCOUNT = "123456789012"
@@ -141,6 +142,30 @@ def test_removing_an_owned_filter_removes_exactly_it(document: dict[str, Any], p
                 for rule in merged["rules"]]
     expected = [r for r in expected if r["repositoryFilters"] or r["scanFrequency"] != "SCAN_ON_PUSH"]
     assert after == {**merged, "rules": expected}
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=policy_docs.filter(lambda d: d is not None and d["Statement"]), part=parts,
+       indent=st.sampled_from([None, 1, 4]), team=st.sampled_from(["équipe", "チーム", "b"]))
+def test_a_written_policy_keeps_every_untouched_statement_s_bytes(document: dict[str, Any], part: Part,
+                                                                  indent: int | None, team: str) -> None:
+    """Whatever the live layout, the text written means the merged document, holds every statement
+    the merge kept exactly as the live text spelled it, and escapes nothing to ASCII."""
+    for statement in document["Statement"]:
+        statement["Condition"] = {"StringEquals": {"aws:PrincipalTag/team": team}}
+    live = json.dumps(document, indent=indent, separators=(",", " : ") if indent else None, ensure_ascii=False)
+    merged = merged_or_reject(POLICY, document, part)
+    text = policy_text(merged, live)
+    assert json.loads(text) == merged
+    assert "\\u" not in text
+    kept = [s for s in document["Statement"] if not part.owns_statement(s)]
+    for statement in kept:
+        spelled = json.dumps(statement, indent=indent, separators=(",", " : ") if indent else None,
+                             ensure_ascii=False)
+        spelled = spelled.replace("\n", "\n" + " " * (2 * indent)) if indent else spelled
+        assert spelled in text
+    if merged == document:
+        assert text == live
 
 
 PART = Part(NAMESPACE, SID_PREFIX, None, ("myapp-ecr-*",), (), (), ())

@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from generator.base import template_body
+from generator.lint.runner import lint_text
 from generator.model import config
 from generator.render import template
 from tests.conftest import post_deploy_json
@@ -36,7 +37,7 @@ registry:
     - destinations: [{region: eu-west-1}]
       prefixes: ["${SystemName}-ecr-"]
   policy_statements:
-    - Sid: ecrgen-${SystemName}-replicate-in
+    - Sid: ecrgen-${SystemName}-ReplicateIn
       Effect: Allow
       Principal: {AWS: "arn:aws:iam::111122223333:root"}
       Action: [ecr:ReplicateImage]
@@ -119,7 +120,7 @@ def test_adds_its_part_keeps_theirs_then_only_reads(ecr: Any, shared: FakeReplic
     assert json.dumps(scan_filters(ecr)) == json.dumps([THEIR_FILTER, *ours])  # theirs byte for byte, first
     assert json.dumps(shared.rules) == json.dumps([THEIR_RULE, OUR_RULE])
     assert json.dumps(statements(ecr)[0]) == json.dumps(THEIR_STATEMENT)
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-ReplicateIn"]
     assert {s["repositoryName"]: (s["frequency"], s["status"]) for s in first["registry"]["scanning"]} == {
         "myapp-ecr-web": ("SCAN_ON_PUSH", "ok"), "myapp-ecr-api": ("SCAN_ON_PUSH", "ok")}
 
@@ -185,7 +186,7 @@ def test_a_writer_between_read_and_write_keeps_its_part(ecr: Any, shared: FakeRe
     report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
 
     assert report["registry"]["status"] == "changed"
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "TeamC", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "TeamC", "ecrgen-myapp-ReplicateIn"]
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "team-d-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert fault_proxy.counts()["PutRegistryScanningConfiguration"] == 2  # merged again, once
     assert fault_proxy.counts()["PutRegistryPolicy"] == 1
@@ -221,7 +222,8 @@ def test_stack_route_reads_the_registry_part_from_the_template(ecr: Any, shared:
     assert from_stack["summary"]["apiCalls"]["GetTemplate"] == 1
 
     applied = post_deploy_json("--stack-name", "myapp", cwd=project, code=0)
-    service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation"}
+    service = {"GetTemplate": "cloudformation", "ListStackResources": "cloudformation",
+               "DescribeStacks": "cloudformation"}
     assert {f"{service.get(call, 'ecr')}:{call}" for call in applied["summary"]["apiCalls"]} <= granted
     assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "myapp-ecr-web", "myapp-ecr-api"]
     assert shared.rules == [THEIR_RULE, OUR_RULE]
@@ -236,4 +238,132 @@ def test_throttled_registry_calls_are_retried_by_botocore(ecr: Any, shared: Fake
     report = post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
     assert report["registry"]["status"] == "changed"
     assert fault_proxy.counts("ThrottlingException")["PutRegistryPolicy"] == 1
-    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-replicate-in"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-ReplicateIn"]
+
+
+# Another team's policy as `aws ecr get-registry-policy` shows one written by hand: its own spacing,
+# and a value that is not ASCII.
+THEIR_POLICY_TEXT = """{
+  "Version" : "2012-10-17",
+  "Statement" : [ {
+    "Sid" : "TeamBReplicateIn",
+    "Effect" : "Allow",
+    "Principal" : { "AWS" : "arn:aws:iam::444455556666:root" },
+    "Action" : [ "ecr:ReplicateImage" ],
+    "Resource" : "*",
+    "Condition" : { "StringEquals" : { "aws:PrincipalTag/team" : "équipe" } }
+  } ]
+}"""
+
+
+def test_another_teams_policy_text_is_kept_byte_for_byte(ecr: Any, shared: FakeReplication,
+                                                         project: Path) -> None:
+    ecr.put_registry_policy(policyText=THEIR_POLICY_TEXT)
+    post_deploy_json("--config", "ecr.yaml", cwd=project, code=0)
+    text = ecr.get_registry_policy()["policyText"]
+    statement_start = THEIR_POLICY_TEXT.index("{\n    \"Sid\"")
+    statement_end = THEIR_POLICY_TEXT.index("  } ]") + len("  }")
+    assert text.startswith(THEIR_POLICY_TEXT[:statement_end])  # their bytes, up to their statement's end
+    assert "équipe" in text and "\\u00e9" not in text
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-myapp-ReplicateIn"]
+    assert THEIR_POLICY_TEXT[statement_start:statement_end] in text
+    assert post_deploy_json("--config", "ecr.yaml", "--check", cwd=project, code=0)["registry"]["status"] == "in-sync"
+
+
+NESTED = """\
+system_name: SYSTEM
+name_pattern: "${SystemName}-{name}"
+repositories:
+  - name: web
+registry:
+  scanning:
+    scan_on_push: ["${SystemName}-*"]
+  replication:
+    - destinations: [{region: eu-west-1}]
+      prefixes: ["${SystemName}-"]
+  policy_statements:
+    - Sid: ecrgen-${SystemName}-ReplicateIn
+      Effect: Allow
+      Principal: {AWS: "arn:aws:iam::111122223333:root"}
+      Action: [ecr:ReplicateImage]
+      Resource: "*"
+"""
+
+
+def test_two_configs_whose_names_nest_never_undo_each_other(ecr: Any, fault_proxy: FaultProxy,
+                                                            tmp_path: Path) -> None:
+    """`shop` owns `shop-*` and `ecrgen-shop-...`, which look like they hold `shop-api`'s parts: run
+    alternately, each adds its own part once, then neither writes again, and `shop` says why it
+    leaves `shop-api`'s parts alone."""
+    replication = FakeReplication(fault_proxy, [])
+    for name in ("shop", "shop-api"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ecr.yaml").write_text(NESTED.replace("SYSTEM", name))
+        ecr.create_repository(repositoryName=f"{name}-web")
+    writes = []
+    for name in ("shop", "shop-api", "shop", "shop-api", "shop"):
+        fault_proxy.configure(Faults())
+        report = post_deploy_json("--config", "ecr.yaml", cwd=tmp_path / name, code=0)
+        writes.append(sorted(op for op in fault_proxy.counts() if op.startswith("Put")))
+    assert writes[2:] == [[], [], []], writes
+    assert [f["filter"] for f in scan_filters(ecr)] == ["shop-*", "shop-api-*"]
+    assert [r["repositoryFilters"][0]["filter"] for r in replication.rules] == ["shop-", "shop-api-"]
+    assert [s["Sid"] for s in statements(ecr)] == ["ecrgen-shop-ReplicateIn", "ecrgen-shop-api-ReplicateIn"]
+    kept = {(k["setting"], k["item"]): k["reason"] for k in report["registry"]["kept"]}
+    assert sorted(kept) == [("registryPolicy", "ecrgen-shop-api-ReplicateIn"), ("replication", "shop-api-"),
+                            ("scanning", "shop-api-*")]
+    assert all("SystemName 'shop-api'" in reason for reason in kept.values())
+    assert report["registry"]["status"] == "in-sync"
+
+
+def test_this_region_and_account_are_filled_in_and_never_a_destination(aws: str, tmp_path: Path) -> None:
+    """moto, as ECR, refuses a replication rule whose destination is the registry itself; a
+    statement's ${AWS::...} are this account's and region's. `template` lints it clean."""
+    text = CONFIG.replace("{region: eu-west-1}", "{region: eu-west-1}, {region: us-east-1}").replace(
+        "arn:aws:ecr:us-east-1:123456789012:repository/",
+        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/")
+    (tmp_path / "ecr.yaml").write_text(text)
+    for name in ("myapp-ecr-web", "myapp-ecr-api"):
+        boto3.client("ecr").create_repository(repositoryName=name)
+    report = post_deploy_json("--config", "ecr.yaml", cwd=tmp_path, code=0)
+    assert [(s["setting"], s["item"], s["status"]) for s in report["registry"]["skipped"]] == [
+        ("replication", "us-east-1", "skipped")]
+    assert "this registry itself" in report["registry"]["skipped"][0]["reason"]
+    ecr = boto3.client("ecr")
+    [rule] = ecr.describe_registry()["replicationConfiguration"]["rules"]
+    assert rule["destinations"] == [{"region": "eu-west-1", "registryId": ACCOUNT}]
+    assert statements(ecr)[0]["Resource"] == f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/myapp-ecr-*"
+    assert post_deploy_json("--config", "ecr.yaml", "--check", cwd=tmp_path, code=0)["registry"]["status"] == "in-sync"
+
+    for via in ("post-deploy", "template"):
+        (tmp_path / "ecr.yaml").write_text(text.replace("registry:\n", f"registry:\n  via: {via}\n"))
+        linted = [f.render() for f in lint_text(template.render(template.build(config.load(tmp_path / "ecr.yaml"))),
+                                                "t.yaml") if f.level == "error"]
+        assert linted == [], via
+
+
+def test_the_stack_s_own_system_name_decides_its_namespace(ecr: Any, shared: FakeReplication,
+                                                           project: Path, ecrgen: Any) -> None:
+    """Deployed with `--parameter-overrides SystemName=other`: the registry part is `other`'s."""
+    body = template.render(template.build(config.load(project / "ecr.yaml")))
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName="other", TemplateBody=body,
+                     Parameters=[{"ParameterKey": "SystemName", "ParameterValue": "other"}])
+    report = post_deploy_json("--stack-name", "other", cwd=project, code=0)
+    assert [r["repositoryName"] for r in report["repositories"]] == ["other-ecr-web", "other-ecr-api"]
+    assert {s["repositoryName"]: s["status"] for s in report["registry"]["scanning"]} == {
+        "other-ecr-web": "ok", "other-ecr-api": "ok"}
+    assert [f["filter"] for f in scan_filters(ecr)] == ["team-b-*", "other-ecr-web", "other-ecr-api"]
+    assert [s["Sid"] for s in statements(ecr)] == ["TeamBReplicateIn", "ecrgen-other-ReplicateIn"]
+    assert report["summary"]["apiCalls"]["DescribeStacks"] == 1
+
+    # A template from before Metadata kept ${SystemName} names the config's own: refused, not guessed.
+    old = template_body.parse(body, "t")
+    old["Metadata"] = json.loads(json.dumps(old["Metadata"]).replace("${!SystemName}", "myapp"))
+    cfn.create_stack(StackName="old", TemplateBody=json.dumps(old),
+                     Parameters=[{"ParameterKey": "SystemName", "ParameterValue": "old"}])
+    refused = ecrgen("post-deploy", "--stack-name", "old", cwd=project)
+    assert refused.returncode == 2
+    assert "stack old: the stack was deployed with SystemName=old, but the registry part in its template's " \
+           "Metadata.ecrgen names SystemName myapp" in refused.stderr
+    assert "`ecrgen post-deploy --config ecr.yaml --system-name old`" in refused.stderr

@@ -11,10 +11,11 @@ rendering them back); otherwise it goes to a file. Same registry, same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,16 +62,23 @@ class Imported:
     policy_files: dict[str, str] = field(default_factory=dict)
     not_carried: list[str] = field(default_factory=list)
     system_name: str = ""
+    notes: list[str] = field(default_factory=list)  # what the user should know about the file
+
+
+# More top-level sections, from (system name, the defaults' settings, the policy files, the result).
+Sections = Callable[[str, dict[str, Any], "_PolicyFiles", Imported], dict[str, Any]]
 
 
 def build(repositories: Sequence[LiveRepository], header: str, system_name: str | None = None,
-          name_pattern: str = DEFAULT_NAME_PATTERN, policies_dir: str = "policies") -> Imported:
-    """The ecr.yaml that reproduces `repositories`; `header` is its leading comment."""
+          name_pattern: str = DEFAULT_NAME_PATTERN, policies_dir: str = "policies",
+          more: Sections | None = None) -> Imported:
+    """The ecr.yaml that reproduces `repositories`; `header` is its leading comment. `more` adds
+    sections written with the same defaults and policy files (`generator.adopt.implicit`)."""
     repos = sorted(repositories, key=lambda r: r.name)
     system = system_name or infer_system_name([r.name for r in repos], name_pattern)
     result = Imported("", system_name=system)
     files = _PolicyFiles(policies_dir, result)
-    entries = sorted((_entry(repo, system, name_pattern, files, result) for repo in repos),
+    entries = sorted((entry(repo, system, name_pattern, files, result) for repo in repos),
                      key=lambda entry: (entry[0]["name"], entry[1]["_physical"]))
     _unique_logical_ids(entries)
     settings = [entry[1] for entry in entries]
@@ -78,10 +86,12 @@ def build(repositories: Sequence[LiveRepository], header: str, system_name: str 
     document: dict[str, Any] = {"system_name": system}
     if name_pattern != DEFAULT_NAME_PATTERN:
         document["name_pattern"] = name_pattern
-    rendered_defaults = _render_settings(defaults, {})
+    rendered_defaults = render_settings(defaults, {})
     if rendered_defaults:
         document["defaults"] = rendered_defaults
-    document["repositories"] = [{**names, **_render_settings(own, defaults)} for names, own in entries]
+    document["repositories"] = [{**names, **render_settings(own, defaults)} for names, own in entries]
+    if more is not None:
+        document.update(more(system, defaults, files, result))
     result.text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False,
                                           allow_unicode=True, width=100)
     return result
@@ -142,7 +152,7 @@ def _unique_logical_ids(entries: list[tuple[dict[str, str], dict[str, Any]]]) ->
 
 # --- settings -------------------------------------------------------------------------------
 
-def _entry(repo: LiveRepository, system: str, name_pattern: str, files: _PolicyFiles,
+def entry(repo: LiveRepository, system: str, name_pattern: str, files: _PolicyFiles,
            result: Imported) -> tuple[dict[str, str], dict[str, Any]]:
     mode = repo.image_tag_mutability
     exclusions = tuple(sorted(repo.exclusion_filters)) if mode in EXCLUSION_MODES else ()
@@ -166,6 +176,10 @@ def _lifecycle(repo: LiveRepository, files: _PolicyFiles, result: Imported) -> A
     except lifecycle.PolicyError as exc:
         result.not_carried.append(f"{repo.name}: lifecycle policy not carried over, ECR would reject "
                                   f"it from a template: {exc}")
+        return None
+    if "${" in repo.lifecycle_text:
+        result.not_carried.append(f"{repo.name}: lifecycle policy not carried over: a description holds "
+                                  "${...} text, which a template cannot carry as it is")
         return None
     rules = lifecycle_rules(policy)
     if rules is not None:
@@ -222,14 +236,25 @@ def _access(repo: LiveRepository, files: _PolicyFiles, result: Imported) -> Any:
         result.not_carried.append(f"{repo.name}: repository policy not carried over, it does not "
                                   f"parse: {exc}")
         return None
+    text = repo.policy_text
+    own = tuple(st for st in policy.statements if repository_policy.added_by_service(st, repo.arn) is None)
+    if len(own) < len(policy.statements):  # a service's own statement: post-deploy keeps it as it is
+        for st in policy.statements:
+            if st not in own:
+                result.not_carried.append(f"{repo.name}: repository policy statement {st.sid} not carried "
+                                          "over: the service manages it, and post-deploy keeps it")
+        if not own:
+            return None
+        policy = dataclasses.replace(policy, statements=own)
+        text = policy.to_text()
     section = access_section(policy, repo.arn)
     if section is not None:
         return ("access", section)
-    if "${" in repo.policy_text:
+    if "${" in text:
         result.not_carried.append(f"{repo.name}: repository policy not carried over: it holds "
                                   "${...} text, which the template would read as a variable")
         return None
-    return ("file", files.add(repo.name, "repository-policy", repo.policy_text))
+    return ("file", files.add(repo.name, "repository-policy", text))
 
 
 def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any] | None:
@@ -238,12 +263,15 @@ def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any]
     read = frozenset(a.lower() for a in access.READ_ACTIONS)
     push = read | frozenset(a.lower() for a in access.UPLOAD_ACTIONS)
     for st in policy.statements:
+        if st.effect != "Allow" or st.not_principal or st.not_action or st.resources is not None:
+            return None
+        service = _service(st)
+        if service:
+            grants["pull"].setdefault("services", []).append(service)
+            continue
         actions = frozenset(a.lower() for a in st.actions)
         kind = "pull" if actions == read else "push" if actions == push else None
-        if (kind is None or st.effect != "Allow" or st.not_principal or st.not_action
-                or st.resources is not None):
-            return None
-        if not _add_grant(grants[kind], st):
+        if kind is None or not _add_grant(grants[kind], st):
             return None
     section = {kind: grant for kind, grant in grants.items() if grant}
     try:
@@ -253,22 +281,38 @@ def access_section(policy: repository_policy.Policy, arn: str) -> dict[str, Any]
     return section if rendered.key() == policy.key() else None
 
 
+def _service(st: repository_policy.Statement) -> str | None:
+    """The `services:` name whose statement `st` is, by principal, actions and condition (its
+    values, the accounts, are checked when the whole section is rendered back)."""
+    if len(st.principals) != 1 or st.principals[0][0] != "Service" or len(st.conditions) != 1:
+        return None
+    operator, key, _ = st.conditions[0]
+    for name, service in access.SERVICES.items():
+        if (st.principals[0][1] == service.principal
+                and {a.lower() for a in st.actions} == {a.lower() for a in service.actions}
+                and (operator, key.lower()) == (service.operator, service.condition_key.lower())):
+            return name
+    return None
+
+
 def _add_grant(grant: dict[str, Any], st: repository_policy.Statement) -> bool:
-    if not st.conditions and all(kind == "AWS" for kind, _ in st.principals):
+    everyone = all(principal in (("*", "*"), ("AWS", "*")) for principal in st.principals)
+    if not st.conditions and not everyone and all(kind == "AWS" for kind, _ in st.principals):
         for _, value in st.principals:
             root = re.fullmatch(r"arn:[a-z-]+:iam::([0-9]{12}):root", value)
             account = root.group(1) if root else value if access.ACCOUNT.match(value) else None
             key, item = ("accounts", account) if account else ("roles", value)
             grant.setdefault(key, []).append(item)
         return True
-    if st.principals != (("*", "*"),) or len(st.conditions) != 1:
+    if not everyone or len(st.conditions) != 1:  # `"*"` and `{"AWS": "*"}` mean the same
         return False
     operator, key, values = st.conditions[0]
-    if (operator, key) == ("StringEquals", "aws:PrincipalOrgID") and len(values) == 1 \
+    key = key.lower()  # condition key names are case-insensitive
+    if (operator, key) == ("StringEquals", "aws:principalorgid") and len(values) == 1 \
             and "organization" not in grant:
         grant["organization"] = values[0]
         return True
-    if (operator, key) == ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths"):
+    if (operator, key) == ("ForAnyValue:StringLike", "aws:principalorgpaths"):
         grant.setdefault("org_paths", []).extend(values)
         return True
     return False
@@ -319,7 +363,7 @@ def _defaults(settings: list[dict[str, Any]]) -> dict[str, Any]:
     return defaults
 
 
-def _render_settings(own: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+def render_settings(own: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """ecr.yaml keys for the settings in `own` that differ from `defaults` (or the built-ins)."""
     out: dict[str, Any] = {}
     base = {**_BUILTIN, **defaults}

@@ -96,10 +96,16 @@ def _refuse_web_page(response_dict: dict[str, Any], operation_model: Any, **_: A
     if not 200 <= status < 300:
         return  # botocore turns error pages into ClientErrors itself
     content_type = response_dict["headers"].get("content-type", "")
-    if content_type.startswith("text/html"):
-        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
     body = response_dict.get("body") or b""
-    if operation_model.metadata.get("protocol") == "json" and isinstance(body, bytes) \
+    protocol = operation_model.metadata.get("protocol")
+    # What is labelled text/html but is no web page: a JSON body (moto's Lambda labels some
+    # replies so), or the empty reply of a non-JSON API (S3 answers PutObject with nothing).
+    stripped = body.strip() if isinstance(body, bytes) else b""
+    json_body = stripped[:1] in (b"{", b"[") and protocol in ("json", "rest-json")
+    empty_reply = not stripped and protocol != "json"
+    if content_type.startswith("text/html") and not (json_body or empty_reply):
+        raise ResponseParserError(f"HTTP {status} with an HTML page instead of an AWS reply")
+    if protocol == "json" and isinstance(body, bytes) \
             and body.strip() and not body.lstrip().startswith(b"{"):
         raise ResponseParserError(f"HTTP {status} with {content_type or 'a reply'} that is not JSON")
 

@@ -33,8 +33,10 @@ class CallCounter:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def attach(self, client: Any) -> None:
+    def attach(self, client: Any) -> Any:
+        """Count the client's calls from now on; returns the client."""
         client.meta.events.register_first("before-call.*.*", self._count)
+        return client
 
     def _count(self, event_name: str, **_: Any) -> None:
         with self._lock:
@@ -72,18 +74,35 @@ def read(ecr: Any, names: Sequence[str], policy_wanted: Collection[str], concurr
             found.update((repo.name, repo) for repo in batch_found)
             missing.update(batch_missing)
             errors.update(batch_errors)
-        reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
-        reads += [(name, "repository_policy_text", repository_policy_text)
-                  for name in found if name in repository_policy_wanted]
-        results = pool.map(lambda r: _policy(ecr, r[0], r[2]), reads)
-        for (name, field, _), (text, error) in zip(reads, results, strict=True):
-            if error:
-                errors[name] = error
-            else:
-                found[name] = replace(found[name], **{field: text})
-            if progress:
-                progress(1)
+        _read_policies(ecr, pool, found, errors, policy_wanted, repository_policy_wanted, progress)
     return LiveState(found, frozenset(missing), errors)
+
+
+def read_described(ecr: Any, described: Sequence[dict[str, Any]], policy_wanted: Collection[str],
+                   repository_policy_wanted: Collection[str], concurrency: int) -> LiveState:
+    """`read`'s result for repositories already described (by a listing of every repository)."""
+    found = {repo["repositoryName"]: live_repository(repo) for repo in described}
+    errors: dict[str, str] = {}
+    with ThreadPoolExecutor(concurrency) as pool:
+        _read_policies(ecr, pool, found, errors, policy_wanted, repository_policy_wanted, None)
+    return LiveState(found, frozenset(), errors)
+
+
+def _read_policies(ecr: Any, pool: ThreadPoolExecutor, found: dict[str, LiveRepository],
+                   errors: dict[str, str], policy_wanted: Collection[str],
+                   repository_policy_wanted: Collection[str], progress: Progress | None) -> None:
+    """Each wanted policy of the `found` repositories into them, at once; a failed read into `errors`."""
+    reads = [(name, "lifecycle_text", lifecycle_policy_text) for name in found if name in policy_wanted]
+    reads += [(name, "repository_policy_text", repository_policy_text)
+              for name in found if name in repository_policy_wanted]
+    results = pool.map(lambda r: read_policy(ecr, r[0], r[2]), reads)
+    for (name, field, _), (text, error) in zip(reads, results, strict=True):
+        if error:
+            errors[name] = error
+        else:
+            found[name] = replace(found[name], **{field: text})
+        if progress:
+            progress(1)
 
 
 def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str], dict[str, str]]:
@@ -114,10 +133,11 @@ def _describe(ecr: Any, batch: list[str]) -> tuple[list[LiveRepository], set[str
         found, missing, errors = _describe(ecr, batch[:len(batch) // 2])
         more = _describe(ecr, batch[len(batch) // 2:])
         return found + more[0], missing | more[1], {**errors, **more[2]}
-    return [_live(repo) for repo in response["repositories"]], set(), {}
+    return [live_repository(repo) for repo in response["repositories"]], set(), {}
 
 
-def _live(repo: dict[str, Any]) -> LiveRepository:
+def live_repository(repo: dict[str, Any]) -> LiveRepository:
+    """The settings of one repository as DescribeRepositories gives it (policies not read yet)."""
     return LiveRepository(
         name=repo["repositoryName"], image_tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
         exclusion_filters=frozenset(f["filter"] for f in repo.get("imageTagMutabilityExclusionFilters", [])),
@@ -125,8 +145,10 @@ def _live(repo: dict[str, Any]) -> LiveRepository:
         arn=repo.get("repositoryArn", ""))
 
 
-def _policy(ecr: Any, name: str, reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
-    """(policy text or None, error or None)."""
+def read_policy(ecr: Any, name: str,
+                reader: Callable[[Any, str], str | None]) -> tuple[str | None, str | None]:
+    """One policy of a repository through `reader` (`client.lifecycle_policy_text`, ...): (its
+    text or None when it has none, None) or, when AWS refuses or the call is lost, (None, error)."""
     try:
         return reader(ecr, name), None
     except failures() as exc:
@@ -152,15 +174,19 @@ def apply(ecr: Any, changes: Sequence[Change], concurrency: int,
 
 def reconcile(ecr: Any, wishes: Sequence[RepositorySettings], concurrency: int, write: bool,
               progress: Callable[[str, int], Progress | None] = lambda what, total: None,
+              hold: Callable[[LiveState, diff.Plan], Collection[Change]] | None = None,
               ) -> tuple[LiveState, diff.Plan, dict[Change, str | None] | None]:
     """Read the live state of `wishes` (with only the policies they want), plan, and write when
-    `write`. Returns the live state, the plan, and what apply returned (None: nothing written)."""
+    `write`. Returns the live state, the plan, and what apply returned (None: nothing written).
+    `hold` (the in-use guard) sees the plan first and names the changes not to write."""
     policy_wanted = {w.name for w in wishes if w.lifecycle_policy is not None}
     access_wanted = {w.name for w in wishes if w.repository_policy is not None}
     live = read(ecr, [w.name for w in wishes], policy_wanted, concurrency,
                 progress("reading policies", len(policy_wanted) + len(access_wanted)),
                 repository_policy_wanted=access_wanted)
     plan = diff.plan(wishes, live)
+    held = hold(live, plan) if hold is not None else ()
     if not write:
         return live, plan, None
-    return live, plan, apply(ecr, plan.changes, concurrency, progress("writing changes", len(plan.changes)))
+    changes = [change for change in plan.changes if change not in held]
+    return live, plan, apply(ecr, changes, concurrency, progress("writing changes", len(changes)))

@@ -3,7 +3,8 @@
 `ListStackInstances` (every page) names the targets; the caller's own account is used as it is
 (`GetCallerIdentity`, once) and every other account through its StackSet execution role
 (`AssumeRole`, once per account). Each instance's stack is then read and reconciled exactly as
-`post-deploy --stack-name` does, all targets at once, with one bound on the API calls in flight
+`post-deploy --stack-name` does (`aws.post_deploy.reconcile`: the repositories and the registry
+part, for that account and region), all targets at once, with one bound on the API calls in flight
 across the whole fleet (`CallGate`). A target that fails (role not assumable, stack missing,
 throttled past the retries) fails alone; the others complete. Assumed credentials live in memory
 only, in the clients that use them, and are never printed.
@@ -20,11 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.aws import ecr as aws_ecr
+from generator.aws import post_deploy
 from generator.aws.client import error_code, make_client
 from generator.aws.ecr import failures
-from generator.aws.stack import desired_from_stack
+from generator.aws.stack import read_whole_stack
 from generator.aws.stack_names import live_statuses
 from generator.base.errors import InputError
+from generator.model import registry
+from generator.model.implicit import Implicit
 from generator.reconcile import desired, report
 from generator.reconcile.diff import Plan
 
@@ -116,8 +120,10 @@ def assume_roles(sts: Any, accounts: Sequence[str], role: str, concurrency: int)
         return dict(zip(unique, pool.map(assume, unique), strict=True))
 
 
-def instance_stack(cfn: Any, target: Target) -> list[desired.RepositorySettings]:
-    """The desired settings of the instance's stack.
+def instance_stack(cfn: Any, target: Target) -> tuple[list[desired.RepositorySettings], registry.Part | None,
+                                                     Implicit]:
+    """The desired settings of the instance's stack, its registry part, its pull-through cache rules
+    and creation templates (see `read_whole_stack`).
 
     ListStackInstances' StackId names the stack on AWS (`StackSet-<name>-<uuid>`); where it
     names nothing (moto names the stack `StackSet:<name>`), the stack is found by name instead.
@@ -125,7 +131,7 @@ def instance_stack(cfn: Any, target: Target) -> list[desired.RepositorySettings]
     try:
         if not target.stack_id:
             raise InputError(target.label, "the stack instance has no stack (its last operation failed?)")
-        return desired_from_stack(cfn, target.stack_id)
+        return read_whole_stack(cfn, target.stack_id)
     except InputError as by_id:
         name = re.escape(target.stack_set)
         own = re.compile(rf"StackSet(:{name}|-{name}-[0-9a-f-]{{36}})\Z")
@@ -134,7 +140,7 @@ def instance_stack(cfn: Any, target: Target) -> list[desired.RepositorySettings]
                 for s in page["StackSummaries"] if own.match(s["StackName"])]
         if len(live) != 1:
             raise by_id from None
-        return desired_from_stack(cfn, live[0])
+        return read_whole_stack(cfn, live[0])
 
 
 @dataclass
@@ -175,12 +181,13 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
         counter.attach(cfn)
         counter.attach(ecr)
         try:
-            wishes = instance_stack(cfn, target)
-            _, plan, results = aws_ecr.reconcile(ecr, wishes, fleet.concurrency, fleet.write)
+            wishes, part, created = instance_stack(cfn, target)
+            built = post_deploy.reconcile(ecr, wishes, [part] if part else [], fleet.concurrency, fleet.write,
+                                          counter.counts, created=created)
         except (InputError, BotoCoreError, *failures()) as exc:
             error = exc.render() if isinstance(exc, InputError) else aws_ecr.describe(exc)
             return section(target, None, counter.counts, error)
-        return section(target, report.build(plan, results, counter.counts), counter.counts, None)
+        return section(target, built, counter.counts, None)
 
     prepared = [clients(target) for target in targets]
     with ThreadPoolExecutor(max(1, min(len(targets), fleet.concurrency))) as pool:
@@ -189,14 +196,16 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
 
 def section(target: Target, built: dict[str, Any] | None, calls: Counter[str],
             error: str | None) -> dict[str, Any]:
-    """One target in the fleet report: `{"account", "region", "status", "repositories", "summary"}`."""
+    """One target in the fleet report: `{"account", "region", "status", "repositories", "summary"}`,
+    and `registry` when the stack has a registry part; its status counts the registry's too."""
     if built is None:
         built = report.build(Plan(()), None, calls)
     summary = built["summary"]
+    registry_status = (built.get("registry") or {}).get("status")
     if error or report.exit_code(built, check=False):
         status = "failed"
     else:
-        status = next((s for s in ("planned", "changed") if summary[s]), "in-sync")
+        status = next((s for s in ("planned", "changed") if summary[s] or registry_status == s), "in-sync")
     out = {"stackSet": target.stack_set, "account": target.account, "region": target.region,
            "status": status, **built}
     if error:

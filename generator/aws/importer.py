@@ -11,6 +11,7 @@ from typing import Any
 from generator.adopt.importer import LiveRepository
 from generator.aws.client import lifecycle_policy_text, repository_policy_text
 from generator.aws.ecr import describe, failures
+from generator.aws.implicit import all_pages
 
 PAGE_SIZE = 1000  # DescribeRepositories' largest page: the fewest calls
 
@@ -48,6 +49,27 @@ def read(ecr: Any, described: Sequence[dict[str, Any]],
             encryption_type=encryption.get("encryptionType", "AES256"), kms_key=encryption.get("kmsKey"),
             lifecycle_text=lifecycle, policy_text=policy, tags=tags or ()))
     return out, errors
+
+
+def read_implicit(ecr: Any, filters: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                           dict[str, str]]:
+    """The pull-through cache rules and creation templates whose prefix matches a filter (all
+    without one), every page; what could not be read is left out, with the error."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    errors = {}
+    for what, operation, key, field in (
+            ("pull-through cache rules", "describe_pull_through_cache_rules", "pullThroughCacheRules",
+             "ecrRepositoryPrefix"),
+            ("creation templates", "describe_repository_creation_templates", "repositoryCreationTemplates",
+             "prefix")):
+        try:
+            items = [item for _, item in all_pages(ecr, operation, key)]
+        except failures() as exc:
+            errors[what] = describe(exc)
+            items = []
+        found[what] = [item for item in items
+                       if not filters or any(fnmatch.fnmatchcase(item[field], f) for f in filters)]
+    return found["pull-through cache rules"], found["creation templates"], errors
 
 
 def _tags(ecr: Any, repo: dict[str, Any]) -> tuple[tuple[str, str], ...]:

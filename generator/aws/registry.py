@@ -22,10 +22,14 @@ from generator.reconcile.registry_merge import (
     REPLICATION,
     SCANNING,
     SETTINGS,
+    SIGNING,
     Conflict,
     DocumentPlan,
+    Left,
+    left_alone,
     merge,
     plan,
+    policy_text,
 )
 
 MAX_ATTEMPTS = 3
@@ -61,7 +65,7 @@ def read(ecr: Any, concurrency: int) -> LiveRegistry:
 
 def _read_safely(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
     try:
-        document, registry_id = read_document(ecr, setting)
+        document, registry_id, _ = read_document(ecr, setting)
         return document, registry_id, None
     except Conflict as exc:
         return None, "", str(exc)
@@ -69,46 +73,57 @@ def _read_safely(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
         return None, "", describe(exc)
 
 
-def read_document(ecr: Any, setting: str) -> tuple[Any, str]:
-    """(document, registry id); the policy is None when the registry has none."""
+def read_document(ecr: Any, setting: str) -> tuple[Any, str, str | None]:
+    """(document, registry id, the policy's text as ECR holds it, None for the other documents);
+    the policy is None when the registry has none."""
     if setting == SCANNING:
         response = ecr.get_registry_scanning_configuration()
         document = response.get("scanningConfiguration") or {"scanType": "BASIC", "rules": []}
-        return document, response["registryId"]
+        return document, response["registryId"], None
     if setting == REPLICATION:
         response = ecr.describe_registry()
-        return response.get("replicationConfiguration") or {"rules": []}, response["registryId"]
+        return response.get("replicationConfiguration") or {"rules": []}, response["registryId"], None
+    if setting == SIGNING:
+        try:
+            response = ecr.get_signing_configuration()
+        except ecr.exceptions.SigningConfigurationNotFoundException:
+            return {"rules": []}, "", None
+        return response.get("signingConfiguration") or {"rules": []}, response.get("registryId", ""), None
     try:
         response = ecr.get_registry_policy()
     except ecr.exceptions.RegistryPolicyNotFoundException:
-        return None, ""
+        return None, "", None
     try:
-        return json.loads(response["policyText"]), response["registryId"]
+        return json.loads(response["policyText"]), response["registryId"], response["policyText"]
     except ValueError:
         raise Conflict("the live registry policy is not JSON; fix it by hand first") from None
 
 
-def write_document(ecr: Any, setting: str, document: Any) -> None:
+def write_document(ecr: Any, setting: str, document: Any, live_text: str | None = None) -> None:
+    """Put `document`; the policy keeps the bytes of `live_text` (the text it was merged into)
+    wherever the merge left them alone."""
     if setting == SCANNING:
         ecr.put_registry_scanning_configuration(scanType=document["scanType"], rules=document["rules"])
     elif setting == REPLICATION:
         ecr.put_replication_configuration(replicationConfiguration={"rules": document["rules"]})
+    elif setting == SIGNING:
+        ecr.put_signing_configuration(signingConfiguration={"rules": document["rules"]})
     else:
-        ecr.put_registry_policy(policyText=json.dumps(document))
+        ecr.put_registry_policy(policyText=policy_text(document, live_text))
 
 
 def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -> Outcome:
     """Read, merge, write when it changes anything, read back and verify; bounded retries."""
     try:
-        current, _ = read_document(ecr, setting)
+        current, _, text = read_document(ecr, setting)
         for attempt in range(MAX_ATTEMPTS + 1):
             merged = merge(setting, current, parts, registry_id)
             if merged == current:  # in place: before any write, or verified after one
                 return Outcome(current, writes=attempt)
             if attempt == MAX_ATTEMPTS:
                 break
-            write_document(ecr, setting, merged)
-            current, _ = read_document(ecr, setting)  # the read-back: did another writer replace it?
+            write_document(ecr, setting, merged, text)
+            current, _, text = read_document(ecr, setting)  # the read-back: did another writer replace it?
     except Conflict as exc:
         return Outcome(None, str(exc))
     except failures() as exc:
@@ -117,22 +132,38 @@ def reconcile(ecr: Any, setting: str, parts: Sequence[Part], registry_id: str) -
                          f"{MAX_ATTEMPTS} attempts without losing its changes", MAX_ATTEMPTS)
 
 
-def reconcile_all(ecr: Any, parts: Sequence[Part], current: LiveRegistry, concurrency: int, apply: bool
-                  ) -> tuple[list[DocumentPlan], dict[str, tuple[Any, str | None]] | None, Any]:
+@dataclass(frozen=True)
+class Run:
+    """What reconciling the registry part found and did."""
+
+    plans: list[DocumentPlan]            # documents to write, or that cannot be
+    outcomes: dict[str, tuple[Any, str | None]] | None  # setting -> (live document, error); None: planned
+    scanning: Any                        # the scanning document in force afterwards (or planned)
+    left: list[Left]                     # elements that look like ours but are not
+    skipped: list[tuple[str, str]]       # (item, why) of the part that this account and region cannot take
+
+
+def reconcile_all(ecr: Any, parts: Sequence[Part], current: LiveRegistry, concurrency: int,
+                  apply: bool) -> Run:
     """The plan from `current`; unless only planning, each changed document reconciled,
-    concurrently (they are independent). Returns the plan, each setting's (live document, error)
-    or None when nothing was applied, and the scanning document in force afterwards (or planned)."""
+    concurrently (they are independent). Each part is first taken as this account and region
+    take it (`Part.for_target`)."""
+    targeted = [part.for_target(ecr.meta.region_name, current.registry_id, ecr.meta.partition)
+                for part in parts]
+    parts = [part for part, _ in targeted]
+    skipped = [item for _, dropped in targeted for item in dropped]
     plans = plan(current.documents, current.errors, parts, current.registry_id)
+    left = left_alone(current.documents, parts)
     scanning = current.documents.get(SCANNING)
     scanning = next((p.after for p in plans if p.setting == SCANNING and p.error is None), scanning)
     settings = [p.setting for p in plans if p.error is None]
     if not apply:
-        return plans, None, scanning
+        return Run(plans, None, scanning, left, skipped)
     with ThreadPoolExecutor(max(1, min(concurrency, len(settings)))) as pool:
         done = dict(zip(settings, pool.map(lambda s: reconcile(ecr, s, parts, current.registry_id), settings),
                         strict=True))
     if SCANNING in done:
         outcome = done[SCANNING]
         scanning = outcome.document if outcome.error is None else current.documents.get(SCANNING)
-    return plans, {setting: (o.document, o.error) for setting, o in done.items()}, scanning
-
+    outcomes = {setting: (o.document, o.error) for setting, o in done.items()}
+    return Run(plans, outcomes, scanning, left, skipped)

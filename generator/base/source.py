@@ -3,6 +3,12 @@
 PyYAML's composer keeps positions on nodes; we build plain data from the same node tree and a
 map from each value's path (``("repositories", 1, "name")``) to its 1-based line, so that
 validation errors can point at the line the user must edit.
+
+Scalars are read as CloudFormation reads them: a YAML date (`2027-01-31`, even `2027-02-30`, on
+which PyYAML raises a bare ValueError) is the text written, and so is every mapping key (`On:`
+is "On", not true). Numbers and true/false stay typed; where a model wants text, the text written
+(`Document.written`) lets its message quote the user. An explicit tag must fit its value
+(`!!str 1`, `!!float 1.5`); one that does not (`!!int latest`) is refused with its line.
 """
 
 from __future__ import annotations
@@ -18,18 +24,29 @@ from generator.base.errors import InputError, Problem
 Path_ = tuple[str | int, ...]
 
 try:
-    SafeLoader: type = yaml.CSafeLoader  # libyaml, many times faster
+    _Loader: type = yaml.CSafeLoader  # libyaml, many times faster
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    SafeLoader = yaml.SafeLoader
+    _Loader = yaml.SafeLoader
+
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+class SafeLoader(_Loader):  # type: ignore[misc,valid-type]
+    """The safe loader, with YAML dates read as the text written (as CloudFormation reads them)."""
+
+
+SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", SafeLoader.construct_yaml_str)
 
 
 class Document:
     """Parsed data plus the line of each value, addressed by path."""
 
-    def __init__(self, source: str, data: Any, lines: dict[Path_, int]) -> None:
+    def __init__(self, source: str, data: Any, lines: dict[Path_, int],
+                 written: dict[Path_, str] | None = None) -> None:
         self.source = source
         self.data = data
         self.lines = lines
+        self.written = written or {}  # the text of each value YAML read as a number, true/false or null
 
     def line_of(self, path: Path_) -> int | None:
         """The line of the value at `path`, or of its nearest ancestor that has one."""
@@ -106,7 +123,8 @@ def load(path: Path | str, text: str | None = None) -> Document:
         if node is None:
             raise InputError(source, "is empty")
         lines: dict[Path_, int] = {}
-        data = _build(loader, node, (), lines, source)
+        written: dict[Path_, str] = {}
+        data = _build(loader, node, (), lines, written, source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -118,7 +136,7 @@ def load(path: Path | str, text: str | None = None) -> Document:
                          "nested lists or mappings") from None
     finally:
         loader.dispose()
-    return Document(source, data, lines)
+    return Document(source, data, lines, written)
 
 
 def _syntax(source: str) -> str:
@@ -129,26 +147,40 @@ def _syntax(source: str) -> str:
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
-def _build(loader: Any, node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
+def _build(loader: Any, node: yaml.Node, path: Path_, lines: dict[Path_, int], written: dict[Path_, str],
+           source: str) -> Any:
     lines[path] = node.start_mark.line + 1
     if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
         raise InputError(source, Problem(f"unsupported YAML tag {node.tag!r}: plain values only",
                                          dotted(path), lines[path]))
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
-        out: dict[Any, Any] = {}
+        out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool) or key is None:
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError(source, Problem("keys must be plain strings", dotted(path),
                                                  key_node.start_mark.line + 1))
+            _check_tag(loader, key_node, path, source)
+            key = key_node.value  # the text written: `On:` is "On", `2024:` is "2024"
             if key in out:
-                raise InputError(source, Problem(f"duplicate key {key!r}", dotted((*path, str(key))),
+                raise InputError(source, Problem(f"duplicate key {key!r}", dotted((*path, key)),
                                                  key_node.start_mark.line + 1))
-            child = (*path, str(key))
-            out[key] = _build(loader, value_node, child, lines, source)
+            child = (*path, key)
+            out[key] = _build(loader, value_node, child, lines, written, source)
             lines[child] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), lines, source) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+        return [_build(loader, item, (*path, i), lines, written, source) for i, item in enumerate(node.value)]
+    _check_tag(loader, node, path, source)
+    value = loader.construct_object(node, deep=True)
+    if not isinstance(value, str):
+        written[path] = node.value
+    return value
+
+
+def _check_tag(loader: Any, node: yaml.Node, path: Path_, source: str) -> None:
+    """A scalar's explicit tag must be text or the type its text has anyway (`!!float 1.5`):
+    PyYAML answers `!!int latest` or `!!timestamp x` with a bare ValueError or worse."""
+    if node.tag not in (STR_TAG, loader.resolve(yaml.ScalarNode, node.value, (True, False))):
+        raise InputError(source, Problem(f"unsupported YAML tag {node.tag!r}: plain values only",
+                                         dotted(path), node.start_mark.line + 1))

@@ -6,6 +6,7 @@ and for the shards (the single template written before a split).
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,8 @@ from generator.base.source import SafeLoader
 
 
 class _TemplateLoader(SafeLoader):  # type: ignore[misc,valid-type]
-    """YAML with CloudFormation's short-form tags (`!Sub`, `!GetAtt`...) read as long form."""
+    """YAML with CloudFormation's short-form tags (`!Sub`, `!GetAtt`...) read as long form, and
+    (as base.source reads them) dates as their text: `Version: 2012-10-17` is that string."""
 
 
 def _short_form(loader: yaml.Loader, name: str, node: yaml.Node) -> dict[str, Any]:
@@ -55,6 +57,19 @@ def parse(body: str | Mapping[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
         raise InputError(where, "the template has no Resources mapping")
     return data
+
+
+def scalar_text(value: Any) -> Any:
+    """A YAML scalar as the text CloudFormation makes of it where a string goes: it has no dates
+    (an unquoted `2012-10-17` is that text), and numbers and booleans are written as in JSON.
+    Anything else (a string, null, a mapping, a list) is returned as it is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
 
 
 def _one_line(error: yaml.YAMLError) -> str:

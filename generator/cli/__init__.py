@@ -15,6 +15,7 @@ from generator.cli import import_ as _import
 from generator.cli import lifecycle as _lifecycle
 from generator.cli import lint as _lint
 from generator.cli import post_deploy as _post_deploy
+from generator.cli import report as _report
 from generator.cli import template as _template
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.command("lint")(_lint.lint)
 app.command("post-deploy")(_post_deploy.post_deploy)
 app.command("findings")(_findings.findings)
 app.command("import")(_import.import_)
+app.command("report")(_report.report)
 app.add_typer(_lifecycle.app, name="lifecycle")
 
 

@@ -47,7 +47,20 @@ def findings(
     wait: float = typer.Option(0, "--wait", min=0, metavar="SECONDS",
                                help="Wait up to this long for a scan still in progress."),
     ignore: Path = typer.Option(None, "--ignore", metavar="FILE",
-                                help="YAML list of accepted findings, each with a reason."),
+                                help="YAML list of accepted findings, each with a reason (ecrgen's or "
+                                     "trivy's .trivyignore.yaml words)."),
+    vex: list[Path] = typer.Option([], "--vex", show_default=False, metavar="FILE",
+                                   help="OpenVEX document (repeatable): not_affected and fixed statements "
+                                        "suppress the vulnerability where they say."),
+    ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed",
+                                        help="Suppress findings that no version fixes yet (Inspector's "
+                                             "fixAvailable NO)."),
+    exploitable_only: bool = typer.Option(False, "--exploitable-only",
+                                          help="Suppress findings with no known exploit (Inspector's "
+                                               "exploitAvailable NO): gate on exploitable ones only."),
+    show_suppressed: bool = typer.Option(False, "--show-suppressed",
+                                         help="List suppressed findings in the text output too (JSON and "
+                                              "SARIF always carry them, marked)."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text, json or sarif."),
     region: str = aws_options.REGION,
     profile: str = aws_options.PROFILE,
@@ -57,21 +70,25 @@ def findings(
 ) -> None:
     """Scan findings of the latest (or given) image of each repository; a gate for pipelines.
 
-    Exit codes: 0 nothing at or above --fail-on (or no --fail-on), 1 something is, or a scan is
-    missing, failed or still running after --wait; 2 bad input.
+    Exit codes: 0 nothing at or above --fail-on (or no --fail-on) that is not suppressed, 1
+    something is, or a scan is missing, failed or still running after --wait; 2 bad input.
     """
     from generator.aws import ecr as aws_ecr
     from generator.aws import findings as aws_findings
     from generator.aws.client import make_client, make_session, user_errors
     from generator.findings import gate as core
     from generator.findings import ignore as ignore_file
+    from generator.findings import suppress
+    from generator.findings import vex as vex_file
 
     if sum(map(bool, (stack_name, config, repository))) != 1:
         raise InputError(COMMAND, "give exactly one of --stack-name NAME..., --config FILE, "
                                   "--repository NAME...")
     if tag and digest:
         raise InputError(COMMAND, "give --tag or --digest, not both")
-    rules = ignore_file.load(ignore) if ignore else []
+    options = suppress.Options(rules=ignore_file.load(ignore) if ignore else [],
+                               vex=[statement for path in vex for statement in vex_file.load(path)],
+                               ignore_unfixed=ignore_unfixed, exploitable_only=exploitable_only)
     names = list(dict.fromkeys(repository))
     if config:
         from generator.model import config as config_module
@@ -92,16 +109,19 @@ def findings(
         ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
         images = aws_findings.read(ecr, names, tag=tag, digest=digest, wait=wait, concurrency=concurrency)
-    images, expired = ignore_file.apply(rules, images, dt.datetime.now(dt.UTC).date())
-    for entry in expired:
-        print(f"warning: {entry.message()}", file=sys.stderr)
+    images, warnings = suppress.apply(images, options, dt.datetime.now(dt.UTC).date())
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     threshold = fail_on.value if fail_on else None
     if output is Output.json:
         sys.stdout.write(json.dumps(core.build(images, threshold, counter.counts), indent=2) + "\n")
     elif output is Output.sarif:
         from generator.findings import sarif
 
-        sys.stdout.write(json.dumps(sarif.render(images), indent=2) + "\n")
+        log, warnings = sarif.render(images)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        sys.stdout.write(json.dumps(log, indent=2) + "\n")
     else:
-        core.render_text(images, threshold, sys.stdout)
+        core.render_text(images, threshold, sys.stdout, show_suppressed=show_suppressed)
     raise typer.Exit(core.exit_code(images, threshold))

@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ def import_(
     stack_name: str = typer.Option(None, "--stack-name", metavar="NAME",
                                    help="With --cfn-import: the stack in the printed commands "
                                         "(default: SYSTEM-ecr)."),
+    s3_bucket: str = typer.Option(None, "--s3-bucket", metavar="BUCKET",
+                                  help="With --cfn-import: take the import template from this S3 bucket "
+                                       "(--template-url), as a template over 51,200 bytes must be; "
+                                       "with --execute, upload it there."),
     region: str = aws_options.REGION,
     profile: str = aws_options.PROFILE,
     endpoint_url: str = aws_options.ENDPOINT_URL,
@@ -49,13 +54,18 @@ def import_(
 
     Settings most repositories share go into `defaults`; each repository lists only where it
     differs. Policies that `lifecycle:` or `access:` cannot express exactly go to files in
-    --policies-dir; anything not carried over is listed on stderr with the reason.
+    --policies-dir; anything not carried over is listed on stderr with the reason. The
+    pull-through cache rules and creation templates whose prefix matches --filter are written
+    too (templates with `enforce_existing: false`: an import changes nothing).
 
-    Exit codes: 0 written, 1 written but a repository could not be read (listed) or the
-    --execute import failed, 2 bad input (flags, an existing file without --force, a filter that
-    selects nothing, credentials).
+    With --cfn-import, a template over 51,200 bytes (CloudFormation's limit for a template in
+    the call itself) needs --s3-bucket; everything is checked before any file is written.
+
+    Exit codes: 0 written, 1 written but a repository (or the rules or templates) could not be
+    read (listed) or the --execute import failed, 2 bad input (flags, an existing file without
+    --force, a filter that selects nothing, credentials, a template too large for the flags given).
     """
-    from generator.adopt import importer
+    from generator.adopt import implicit, importer
     from generator.aws import importer as aws_importer
     from generator.aws.client import make_client, user_errors
     from generator.aws.ecr import CallCounter
@@ -63,8 +73,7 @@ def import_(
 
     pattern = name_pattern or DEFAULT_NAME_PATTERN
     _check_flags(pattern, system_name, SYSTEM_NAME_PATTERN)
-    if execute and not cfn_import:
-        raise InputError(COMMAND, Problem("--execute needs --cfn-import", field="--execute"))
+    _check_cfn_flags(cfn_import, {"--execute": execute, "--stack-name": stack_name, "--s3-bucket": s3_bucket})
     base = out.parent
     if out.exists() and not force:
         raise InputError(str(out), "exists; pass --force to overwrite it")
@@ -78,6 +87,7 @@ def import_(
             selected = f"matches --filter {' '.join(filters)}" if filters else "exists in the registry"
             raise InputError(COMMAND, Problem(f"no repository {selected}", field="--filter"))
         live, errors = aws_importer.read(ecr, described, concurrency)
+        rules, templates, implicit_errors = aws_importer.read_implicit(ecr, filters)
     if not live:
         raise InputError(COMMAND, [Problem(f"{name}: {error}") for name, error in sorted(errors.items())])
     policies_dir = base / "policies" if policies_dir is None else policies_dir
@@ -86,25 +96,30 @@ def import_(
         raise InputError(COMMAND, Problem(f"{policies_dir} must be inside {base.resolve()}, where "
                                           f"{out.name} refers to it from", field="--policies-dir"))
     header = _header(live[0].arn, ecr.meta.region_name, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
-    result = importer.build(live, header, system_name, pattern, policies_ref)
+    result = importer.build(live, header, system_name, pattern, policies_ref,
+                            implicit.sections(rules, templates, pattern, live[0].arn))
+    errors.update(implicit_errors)
     files = {out: result.text, **{base / ref: text for ref, text in result.policy_files.items()}}
     cfg = _validated(out.name, result)
-    if cfn_import:
-        files.update(_cfn_import_files(cfg, base / "templates", out.stem))
+    stack = stack_name or f"{result.system_name}-ecr"
+    aws = {"region": region, "profile": profile, "endpoint_url": endpoint_url}
+    change_set = _change_set(cfg, base / "templates", out.stem, stack, s3_bucket, aws) if cfn_import else None
+    if change_set:
+        files.update(change_set.files())
     existing = [path for path, text in files.items() if path != out and path.exists() and not force
                 and path.read_text(encoding="utf-8") != text]
     if existing:
         raise InputError(COMMAND, [Problem(f"{path} exists; pass --force to overwrite it")
                                    for path in existing])
+    if change_set and execute:
+        change_set.check_bucket()
     _write(files, out)
     _report(result, errors, counter, out, len(live))
-    stack = stack_name or f"{result.system_name}-ecr"
-    if execute:
-        failed = _execute(files, base / "templates", out.stem, stack, result.system_name,
-                          {"region": region, "profile": profile, "endpoint_url": endpoint_url})
+    if change_set and execute:
+        failed = change_set.execute()
         errors = errors or failed
-    elif cfn_import:
-        _print_commands(base / "templates", out.stem, stack, result.system_name)
+    elif change_set:
+        change_set.print_commands()
     if errors:
         raise typer.Exit(1)
 
@@ -118,6 +133,22 @@ def _check_flags(pattern: str, system_name: str | None, system_pattern: str) -> 
     if system_name is not None and not re.match(system_pattern, system_name):
         problems.append(Problem(f"{system_name!r} is not a valid repository name part: lowercase letters, "
                                 "digits, '.', '_', '-', '/'", field="--system-name"))
+    if problems:
+        raise InputError(COMMAND, problems)
+
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")  # S3's general purpose bucket names
+
+
+def _check_cfn_flags(cfn_import: bool, given: dict[str, Any]) -> None:
+    """The flags that only mean something with --cfn-import are refused without it, never ignored."""
+    problems = [Problem(f"{flag} needs --cfn-import", field=flag)
+                for flag, value in given.items() if value and not cfn_import]
+    bucket = given["--s3-bucket"]
+    if bucket is not None and not BUCKET_NAME.match(bucket):
+        problems.append(Problem(f"{bucket!r} is not an S3 bucket name: 3 to 63 lowercase letters, digits, "
+                                "'.' and '-', starting and ending with a letter or digit",
+                                field="--s3-bucket"))
     if problems:
         raise InputError(COMMAND, problems)
 
@@ -146,26 +177,6 @@ def _validated(name: str, result: Any) -> Any:
         return config_module.load(root / name)
 
 
-def _cfn_import_files(cfg: Any, directory: Path, stem: str) -> dict[Path, str]:
-    """The template to import with (no outputs: an IMPORT change set adds resources only) and the
-    resources-to-import list."""
-    from dataclasses import replace
-
-    from generator.model.stack_limits import TemplateLimitError
-    from generator.render import template as template_module
-
-    bare = replace(cfg, outputs=(), post_deploy_policy=False, notifications=None, registry=None)
-    try:
-        text = template_module.render(template_module.build(bare), "yaml", f"{stem}.yaml")
-    except TemplateLimitError as exc:
-        raise InputError(COMMAND, Problem(str(exc), field="--cfn-import")) from None
-    resources = [{"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": repo.logical_id,
-                  "ResourceIdentifier": {"RepositoryName": repo.physical_name(cfg.system_name)}}
-                 for repo in cfg.repositories]
-    return {directory / f"{stem}.import.yaml": text,
-            directory / f"{stem}.resources-to-import.json": json.dumps(resources, indent=2) + "\n"}
-
-
 def _write(files: dict[Path, str], out: Path) -> None:
     """Policy files and templates first, ecr.yaml last: it refers to them."""
     from generator.base.fileio import write_atomic
@@ -179,6 +190,8 @@ def _write(files: dict[Path, str], out: Path) -> None:
 def _report(result: Any, errors: dict[str, str], counter: Any, out: Path, count: int) -> None:
     for line in result.not_carried:
         typer.echo(f"not carried over: {line}", err=True)
+    for line in result.notes:
+        typer.echo(f"note: {line}", err=True)
     for name, error in sorted(errors.items()):
         typer.echo(f"not imported: {name}: {error}", err=True)
     files = f", {plural(len(result.policy_files), 'policy file')}" if result.policy_files else ""
@@ -187,39 +200,115 @@ def _report(result: Any, errors: dict[str, str], counter: Any, out: Path, count:
     typer.echo(f"api calls: {calls}", err=True)
 
 
-def _execute(files: dict[Path, str], directory: Path, stem: str, stack: str, system_name: str,
-             aws: dict[str, str | None]) -> dict[str, str]:
-    """Run the IMPORT change set; {stack: reason} when it failed."""
-    from generator.aws import cfn_import
-    from generator.aws.client import make_client, user_errors
-    from generator.model.stack_limits import MAX_DIRECT_BODY_BYTES
+@dataclass
+class _ChangeSet:
+    """The IMPORT change set's files and how CloudFormation gets the template: in the call
+    (`--template-body`), or from S3 (`--template-url`)."""
 
-    body = files[directory / f"{stem}.import.yaml"]
-    if len(body.encode()) > MAX_DIRECT_BODY_BYTES:
-        raise InputError(COMMAND, Problem(f"the template is {len(body.encode()):,} bytes, over the "
-                                          f"{MAX_DIRECT_BODY_BYTES:,} a direct change set takes: "
-                                          "run without --execute and use the printed commands with "
-                                          "--template-url (S3)", field="--execute"))
-    resources = json.loads(files[directory / f"{stem}.resources-to-import.json"])
-    cfn = make_client("cloudformation", **aws)
+    template: Path
+    body: str
+    resources_file: Path
+    resources: list[dict[str, Any]]
+    stack: str
+    parameters: dict[str, str]
+    bucket: str | None
+    aws: dict[str, str | None]
+
+    def files(self) -> dict[Path, str]:
+        return {self.template: self.body, self.resources_file: json.dumps(self.resources, indent=2) + "\n"}
+
+    def _s3(self) -> Any:
+        from generator.aws.client import make_client
+
+        return make_client("s3", **self.aws)
+
+    def _key(self) -> str:
+        from generator.aws import cfn_import
+
+        return cfn_import.template_key(self.stack, self.template.name)
+
+    def check_bucket(self) -> None:
+        """With --execute: the bucket takes the upload, asked before anything is written."""
+        from generator.aws import cfn_import
+        from generator.aws.client import user_errors
+
+        if self.bucket is None:
+            return
+        with user_errors(f"checking S3 bucket {self.bucket}"):
+            problem = cfn_import.bucket_problem(self._s3(), self.bucket)
+        if problem:
+            raise InputError(COMMAND, Problem(f"cannot upload the import template to {self.bucket}: "
+                                              f"{problem}", field="--s3-bucket"))
+
+    def execute(self) -> dict[str, str]:
+        """Upload (with --s3-bucket), then run the change set; {stack: reason} when it failed."""
+        from generator.aws import cfn_import
+        from generator.aws.client import make_client, user_errors
+
+        try:
+            with user_errors("importing into CloudFormation"):
+                template = {"TemplateBody": self.body}
+                if self.bucket is not None:
+                    url = cfn_import.upload_template(self._s3(), self.bucket, self._key(), self.body)
+                    template = {"TemplateURL": url}
+                cfn_import.import_stack(make_client("cloudformation", **self.aws), self.stack, template,
+                                        self.resources, self.parameters)
+        except cfn_import.ImportFailed as exc:
+            typer.echo(f"stack {self.stack}: import failed at {exc}", err=True)
+            return {self.stack: str(exc)}
+        typer.echo(f"stack {self.stack}: imported {plural(len(self.resources), 'repository')}")
+        return {}
+
+    def print_commands(self) -> None:
+        typer.echo(f"wrote {self.template} and {self.resources_file}; to bring the repositories under "
+                   "CloudFormation, run:")
+        source = f"--template-body file://{self.template}"
+        if self.bucket is not None:
+            from generator.aws import cfn_import
+
+            key = self._key()
+            typer.echo(f"  aws s3 cp {self.template} s3://{self.bucket}/{key}")
+            source = f"--template-url {cfn_import.template_url(self._s3(), self.bucket, key)}"
+        parameters = " ".join(f"ParameterKey={key},ParameterValue={value}"
+                              for key, value in self.parameters.items())
+        typer.echo(f"  aws cloudformation create-change-set --stack-name {self.stack} --change-set-name "
+                   f"{CHANGE_SET} --change-set-type IMPORT {source} "
+                   f"--resources-to-import file://{self.resources_file}"
+                   + (f" --parameters {parameters}" if parameters else ""))
+        typer.echo(f"  aws cloudformation wait change-set-create-complete --stack-name {self.stack} "
+                   f"--change-set-name {CHANGE_SET}")
+        typer.echo(f"  aws cloudformation execute-change-set --stack-name {self.stack} "
+                   f"--change-set-name {CHANGE_SET}")
+
+
+def _change_set(cfg: Any, directory: Path, stem: str, stack: str, bucket: str | None,
+                aws: dict[str, str | None]) -> _ChangeSet:
+    """The template to import with (no outputs: an IMPORT change set adds resources only) and the
+    resources-to-import list, checked against CloudFormation's size limits."""
+    from dataclasses import replace
+
+    from generator.model.stack_limits import MAX_BODY_BYTES, MAX_DIRECT_BODY_BYTES, TemplateLimitError
+    from generator.render import template as template_module
+
+    bare = replace(cfg, outputs=(), post_deploy_policy=False, notifications=None, registry=None)
     try:
-        with user_errors("importing into CloudFormation"):
-            cfn_import.import_stack(cfn, stack, body, resources, system_name)
-    except cfn_import.ImportFailed as exc:
-        typer.echo(f"stack {stack}: import failed at {exc}", err=True)
-        return {stack: str(exc)}
-    typer.echo(f"stack {stack}: imported {plural(len(resources), 'repository')}")
-    return {}
-
-
-def _print_commands(directory: Path, stem: str, stack: str, system_name: str) -> None:
-    template = directory / f"{stem}.import.yaml"
-    resources = directory / f"{stem}.resources-to-import.json"
-    typer.echo(f"wrote {template} and {resources}; to bring the repositories under CloudFormation, run:")
-    typer.echo(f"  aws cloudformation create-change-set --stack-name {stack} --change-set-name {CHANGE_SET} "
-               f"--change-set-type IMPORT --template-body file://{template} "
-               f"--resources-to-import file://{resources} "
-               f"--parameters ParameterKey=SystemName,ParameterValue={system_name}")
-    typer.echo(f"  aws cloudformation wait change-set-create-complete --stack-name {stack} "
-               f"--change-set-name {CHANGE_SET}")
-    typer.echo(f"  aws cloudformation execute-change-set --stack-name {stack} --change-set-name {CHANGE_SET}")
+        built = template_module.build(bare)
+    except TemplateLimitError as exc:
+        raise InputError(COMMAND, Problem(str(exc), field="--cfn-import")) from None
+    text = template_module.render(built, "yaml", f"{stem}.yaml")
+    size = len(text.encode())
+    if size > MAX_BODY_BYTES:
+        raise InputError(COMMAND, Problem(f"the import template would be {size:,} bytes; CloudFormation "
+                                          f"accepts at most {MAX_BODY_BYTES:,}: import fewer repositories at "
+                                          "a time (--filter)", field="--cfn-import"))
+    if size > MAX_DIRECT_BODY_BYTES and bucket is None:
+        raise InputError(COMMAND, Problem(f"the import template would be {size:,} bytes, over the "
+                                          f"{MAX_DIRECT_BODY_BYTES:,} CloudFormation takes in the call "
+                                          "(--template-body): give --s3-bucket BUCKET to take it from S3 "
+                                          "(--template-url)", field="--s3-bucket"))
+    resources = [{"ResourceType": "AWS::ECR::Repository", "LogicalResourceId": repo.logical_id,
+                  "ResourceIdentifier": {"RepositoryName": repo.physical_name(cfg.system_name)}}
+                 for repo in cfg.repositories]
+    parameters = {"SystemName": cfg.system_name} if "SystemName" in built.parameters else {}
+    return _ChangeSet(directory / f"{stem}.import.yaml", text, directory / f"{stem}.resources-to-import.json",
+                      resources, stack, parameters, bucket, aws)

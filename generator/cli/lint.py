@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,12 +62,13 @@ def lint(
         return
     if not paths:
         raise InputError("ecrgen lint", "give at least one template PATH (or --rules-dir)")
+    from generator.cli.progress import bar
     from generator.lint import pool
     from generator.lint.runner import Options, Template, lint_many
 
     options = Options(_split(include_checks), _split(ignore_checks), _split(regions))
     _no_values_as_paths(paths)
-    with progress(len(paths)) as done:
+    with bar("linting", len(paths)) as done:
         linted = lint_many([Template(str(path)) for path in paths], options, jobs or pool.usable_cores(),
                            cache=not no_cache, done=done)
     warn_cache(linted.cache_error)
@@ -109,20 +107,6 @@ def _no_values_as_paths(paths: list[Path]) -> None:
             raise InputError(name, Problem("no such file; it reads as a rule id or a region: give several "
                                            "with commas (--ignore-checks W3005,W3010) or repeat the option, "
                                            "as one value follows each option here", field="PATH"))
-
-
-@contextmanager
-def progress(templates: int) -> Iterator[Callable[[], None]]:
-    """A bar on stderr while several templates are linted, at a terminal; nothing in a pipe or log."""
-    if templates < 2 or not sys.stderr.isatty():
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("linting", total=templates)
-        yield lambda: bar.advance(task)
 
 
 def warn_cache(error: str | None) -> None:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from generator.base.errors import InputError
-from generator.cli import aws_options
+from generator.cli import aws_options, in_use_options
+from generator.cli.progress import show_progress
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
 
-PROGRESS_FROM = 50  # repositories: below this a run is too short for a progress bar
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from generator.model.in_use import Sources
+    from generator.reconcile.desired import RepositorySettings
 
 
 class Output(StrEnum):
@@ -49,6 +52,11 @@ def post_deploy(
     output: Output = typer.Option(Output.text, "--output", "-o", help="text (a table) or json."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, metavar="N",
                                     help="Parallel API calls (1-64)."),
+    in_use: str = in_use_options.IN_USE,
+    pulled_within: int = in_use_options.PULLED_WITHIN,
+    in_use_file: Path = in_use_options.IN_USE_FILE,
+    allow_expiring_in_use: bool = typer.Option(False, "--allow-expiring-in-use",
+                                               help="Write a lifecycle policy that expires images in use."),
 ) -> None:
     """Reconcile live ECR with the desired tag mutability, scan on push, lifecycle and repository policy.
 
@@ -57,14 +65,19 @@ def post_deploy(
     With `registry:` in ecr.yaml (or the stack's Metadata), also merges this config's part of the
     registry's scanning, replication and policy documents, leaving every other team's part alone.
 
+    With --in-use, --pulled-within, --in-use-file (or `in_use:` in ecr.yaml), a lifecycle policy
+    that would expire or archive an image in use is not written, and a policy in sync that will
+    is reported at-risk; repositories with protect_in_use get shield tags on their images in use.
+
     Exit codes: 0 in sync or fixed (or planned with --dry-run; unmanaged settings alone), 1 drift
-    found with --check, a repository or registry document failed, a repository is missing or not
-    scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
+    found with --check, a repository or registry document failed, a repository is missing, at risk
+    or not scanned on push as wanted, 2 bad input (flags, config, stack, credentials, region, endpoint).
     """
     from generator.aws import ecr as aws_ecr
-    from generator.aws import registry as aws_registry
+    from generator.aws import implicit as aws_implicit
+    from generator.aws import post_deploy as aws_post_deploy
     from generator.aws.client import make_client, make_session, user_errors
-    from generator.model import registry
+    from generator.model import implicit, registry
     from generator.reconcile import desired, report
 
     if not stack_name and not config and not stack_set:
@@ -79,6 +92,8 @@ def post_deploy(
     wishes = None
     targets = None
     parts: list[registry.Part] = []
+    sought = in_use_options.sources(in_use, pulled_within, in_use_file)
+    created = implicit.Implicit()  # pull-through cache rules and creation templates
     if config:
         from generator.model import config as config_module
 
@@ -87,11 +102,18 @@ def post_deploy(
         if targets is None and stack_set:
             raise InputError(str(config), "--stack-set with --config needs a targets: section in the config")
         wishes = desired.from_config(cfg, system_name)
+        sought = in_use_options.sources(in_use, pulled_within, in_use_file, cfg.in_use)
+        system = system_name or cfg.system_name
         if cfg.registry is not None and cfg.registry.via == "post-deploy":
-            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system_name or cfg.system_name,
-                                          source="--system-name"))
+            parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system, source="--system-name",
+                                          ownership=cfg.owner))
+        created = cfg.implicit.for_system(system, implicit.owner_part(cfg.name_pattern, system, cfg.owner))
     if stack_set or targets is not None:
         from generator.cli import post_deploy_fleet
+
+        if sought or allow_expiring_in_use:
+            raise InputError("post-deploy", "in-use discovery (--in-use, --pulled-within, --in-use-file, "
+                             "in_use:) does not run across a StackSet yet: run post-deploy per stack")
 
         raise typer.Exit(post_deploy_fleet.run(
             stack_set, _split(accounts), _split(regions), execution_role, aws, concurrency,
@@ -99,32 +121,42 @@ def post_deploy(
     if accounts or regions or execution_role:
         raise InputError("post-deploy", "--accounts, --regions and --execution-role only apply with "
                          "--stack-set or a config with targets")
+    if allow_expiring_in_use and not sought:
+        raise InputError("--allow-expiring-in-use", "only applies with in-use discovery: --in-use, "
+                         "--pulled-within, --in-use-file or in_use: in ecr.yaml")
+    uses = in_use_options.file_uses(sought)
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         session = make_session(aws["profile"])  # one for both clients: each session reads every model
         ecr = make_client("ecr", pool_size=concurrency, session=session, **aws)
         counter.attach(ecr)
         if wishes is None:
-            from generator.aws.stack import read_stack
+            from generator.aws.stack import read_whole_stack
             from generator.aws.stack_names import expand
 
             cfn = make_client("cloudformation", session=session, **aws)
             counter.attach(cfn)
-            stacks = [read_stack(cfn, name) for name in expand(cfn, stack_name)]
-            wishes = desired.merge(settings for settings, _ in stacks)
-            parts = registry.distinct([part for _, part in stacks if part is not None])
-        # The registry documents are read beside the repositories, then reconciled after them.
-        with ThreadPoolExecutor(1) as background, _progress(len(wishes)) as progress:
-            registry_read = background.submit(aws_registry.read, ecr, concurrency) if parts else None
-            live, plan, results = aws_ecr.reconcile(ecr, wishes, concurrency, write=not (dry_run or check),
-                                                    progress=progress)
-        if registry_read is not None:
-            plans, outcomes, scanning = aws_registry.reconcile_all(
-                ecr, parts, registry_read.result(), concurrency, apply=not (dry_run or check))
-            scans = registry.effective_scans(scanning, wishes, live.repositories)
-    result = report.build(plan, results, counter.counts)
-    if registry_read is not None:
-        result["registry"] = report.registry(plans, outcomes, scans)
+            stacks = [read_whole_stack(cfn, name) for name in expand(cfn, stack_name)]
+            wishes = desired.merge(settings for settings, _, _ in stacks)
+            parts = registry.distinct([part for _, part, _ in stacks if part is not None])
+            created = implicit.merged([found for _, _, found in stacks])
+        aws_implicit.wanted_settings(parts)  # bad input before any write
+        _protection_needs_sources(wishes, sought)
+        start_guard = None
+        if sought:
+            from generator.aws import in_use as aws_in_use
+
+            def client(service: str) -> object:
+                return counter.attach(make_client(service, session=session, **aws))
+
+            def start_guard(pool: ThreadPoolExecutor) -> aws_in_use.Guard:
+                return aws_in_use.start_guard(ecr, client, pool, wishes, sought, uses,
+                                              allow=allow_expiring_in_use, write=not (dry_run or check),
+                                              concurrency=concurrency)
+
+        with show_progress(len(wishes)) as progress:
+            result = aws_post_deploy.reconcile(ecr, wishes, parts, concurrency, not (dry_run or check),
+                                               counter.counts, progress, start_guard, created)
     if output is Output.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
@@ -132,33 +164,16 @@ def post_deploy(
     raise typer.Exit(report.exit_code(result, check))
 
 
+def _protection_needs_sources(wishes: list[RepositorySettings], sought: Sources) -> None:
+    """Shield tags follow what is in use: without a source to say so, protection cannot run."""
+    protected = [wish.name for wish in wishes if wish.protect_in_use]
+    if protected and not sought:
+        named = ", ".join(protected[:3]) + (" ..." if len(protected) > 3 else "")
+        raise InputError("post-deploy", f"{named} want protect_in_use, which needs to know the images in "
+                         "use: pass --in-use ecs,lambda, --pulled-within DAYS or --in-use-file FILE (or set "
+                         "in_use: in ecr.yaml)")
+
+
 def _split(values: list[str]) -> list[str]:
     """`--accounts a,b --accounts c` -> [a, b, c]."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-@contextmanager
-def _progress(repositories: int) -> Iterator[Callable[[str, int], Callable[[int], None] | None]]:
-    """Progress on stderr for long runs: a bar at a terminal, one line per phase in a pipeline log.
-
-    `start(what, total)` begins a phase and gives its callback.
-    """
-    if repositories < PROGRESS_FROM:
-        yield lambda what, total: None
-        return
-    if not sys.stderr.isatty():
-        def announce(what: str, total: int) -> None:
-            if total:
-                print(f"{what}: {total}", file=sys.stderr, flush=True)
-
-        yield announce
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        def start(what: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(what, total=total)
-            return lambda n: bar.advance(task, n)
-
-        yield start

@@ -61,6 +61,11 @@ def _write_and_lint(config: Path, out: str | None, fmt: Format, no_lint: bool, j
     from generator.render import shards
 
     cfg = config_module.load(config)
+    if cfg.registry is not None and cfg.targets is not None:
+        from generator.model import registry
+
+        for warning in registry.self_destinations(cfg.registry, cfg.targets.regions, cfg.targets.accounts):
+            typer.echo(f"warning: {config}: {warning}", err=True)
     target = Path(out if out not in (None, "-") else f"templates/ecr.{fmt.value}")
     try:
         rendered, index = shards.render_all(cfg, target, fmt.value, config.name)
@@ -92,11 +97,12 @@ def _write_and_lint(config: Path, out: str | None, fmt: Format, no_lint: bool, j
                 typer.echo(f"warning: {part.path.name} is {size:,} bytes, over the {direct_limit:,} that a "
                            "direct deploy accepts: `aws cloudformation deploy` needs --s3-bucket", err=True)
         return
-    from generator.cli.lint import progress, warn_cache
+    from generator.cli.lint import warn_cache
+    from generator.cli.progress import bar
     from generator.lint.runner import Template, lint_many
 
     names = [str(part.path) if out != "-" else "<stdout>" for part in rendered]
-    with progress(len(rendered)) as done:
+    with bar("linting", len(rendered)) as done:
         linted = lint_many([Template(name, part.text) for name, part in zip(names, rendered, strict=True)],
                            jobs=jobs, cache=not no_cache, done=done, helper=helper)
     warn_cache(linted.cache_error)

@@ -1,43 +1,85 @@
 """The `--ignore FILE` of `ecrgen findings`: accepted findings, each with a reason and an end.
 
 ```yaml
-ignore:
-  - id: CVE-2023-12345
-    reason: not reachable, the binary is never run
-    expires: 2027-01-31            # optional; from the day after, the finding counts again
+ignore:                            # or trivy's `vulnerabilities:` (.trivyignore.yaml)
+  - id: CVE-2023-12345             # any case
+    reason: not reachable, the binary is never run      # or trivy's `statement:`
+    expires: 2027-01-31            # optional, or trivy's `expired_at:`; from the day after, it counts again
     repositories: ["myapp-ecr-*"]  # optional glob(s) on the repository name; default: all
+    packages: [{name: openssl, version: 3.0.13-0ubuntu3.1}]   # optional: only in these packages
+    purls: ["pkg:deb/ubuntu/openssl"]                         # optional, trivy's: the same by package URL
+    paths: ["usr/lib/python3*/site-packages/urllib3-*"]       # optional, trivy's: globs on the package's file
 ```
-An ignored finding is still listed (marked ignored) but does not fail the gate. An expired entry
-ignores nothing and is reported, so that accepted risks come back for review.
+An ignored finding does not fail the gate. An expired entry ignores nothing and is reported, so that
+accepted risks come back for review; so is an entry that matched nothing where it applies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 
 from generator.base import source
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document
-from generator.findings.gate import ImageFindings
-from generator.model.schema import Strict, plain_message
+from generator.findings.gate import Finding, ImageFindings, Suppression
+from generator.findings.packages import PackageRef, parse_purl
+from generator.model.schema import Strict, plain_message, shown
+
+
+def _day(value: Any) -> dt.date:
+    """A day written as a day: 2027-01-31 (YAML dates arrive as their text, see base.source)."""
+    reason = ""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:  # 2027-02-30
+            reason = f" ({exc})"
+    raise ValueError(f"must be a date like 2027-01-31, got {shown(value)}{reason}")
+
+
+def _purl(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a package URL like pkg:deb/ubuntu/openssl@3.0.13, got {shown(value)}")
+    parse_purl(value)
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
+Text = Annotated[str, Field(min_length=1)]
+# trivy's words for ecrgen's (.trivyignore.yaml): either may be written, not both.
+TRIVY_WORDS = {"statement": "reason", "expired_at": "expires", "vulnerabilities": "ignore"}
+
+
+class PackageEntry(Strict):
+    name: Text
+    version: Text | None = None
 
 
 class IgnoreEntry(Strict):
-    id: Annotated[str, Field(min_length=1)]
-    reason: Annotated[str, Field(min_length=1)]
-    expires: Annotated[dt.date, Field(strict=False)] | None = None  # a YAML date or '2027-01-31'
+    id: Text
+    reason: Text = Field(validation_alias=AliasChoices("reason", "statement"))
+    expires: Day | None = Field(None, validation_alias=AliasChoices("expires", "expired_at"))
     repositories: list[str] = Field(default_factory=lambda: ["*"])
+    packages: list[PackageEntry] = Field(default_factory=list)
+    purls: list[Annotated[str, BeforeValidator(_purl)]] = Field(default_factory=list)
+    paths: list[Text] = Field(default_factory=list)
 
 
 class IgnoreFile(Strict):
-    ignore: list[IgnoreEntry]
+    ignore: list[IgnoreEntry] = Field(validation_alias=AliasChoices("ignore", "vulnerabilities"))
+
+
+ALLOWED = {"file": "ignore, vulnerabilities",
+           "entry": "id, reason, statement, expires, expired_at, repositories, packages, purls, paths",
+           "package": "name, version"}
 
 
 @dataclass(frozen=True)
@@ -47,12 +89,31 @@ class Rule:
     entry: IgnoreEntry
     where: str  # "ignore.yaml:4"
 
+    @cached_property
+    def packages(self) -> tuple[PackageRef, ...]:
+        return (*(PackageRef.named(p.name, p.version) for p in self.entry.packages),
+                *(PackageRef.of_purl(parse_purl(purl)) for purl in self.entry.purls))
+
     def expired(self, today: dt.date) -> bool:
         return self.entry.expires is not None and self.entry.expires < today
 
-    def covers(self, repository: str, finding_id: str) -> bool:
-        return finding_id == self.entry.id and any(fnmatchcase(repository, glob)
-                                                    for glob in self.entry.repositories)
+    def applies_to(self, repository: str) -> bool:
+        return any(fnmatchcase(repository, glob) for glob in self.entry.repositories)
+
+    def covers(self, repository: str, finding: Finding) -> bool:
+        """trivy's matching: the id (any case), and each of the package and path scopes given."""
+        path, globs = (finding.path or "").lstrip("/"), self.entry.paths
+        return (finding.id.lower() == self.entry.id.lower() and self.applies_to(repository)
+                and (not self.packages or any(p.matches(finding) for p in self.packages))
+                and (not globs or any(fnmatchcase(path, glob.lstrip("/")) for glob in globs)))
+
+    def suppression(self) -> Suppression:
+        return Suppression("ignore", self.entry.reason, self.where)
+
+    def describe(self) -> str:
+        """`CVE-1`, or `CVE-1 (openssl 3.0.14)` for an entry scoped to packages."""
+        scope = [" ".join(filter(None, (p.name, p.version))) for p in self.entry.packages] + self.entry.purls
+        return self.entry.id + (f" ({', '.join(scope)})" if scope else "")
 
 
 def load(path: Path | str) -> list[Rule]:
@@ -62,14 +123,15 @@ def load(path: Path | str) -> list[Rule]:
         parsed = IgnoreFile.model_validate(doc.data)
     except ValidationError as exc:
         raise InputError(doc.source, [_problem(doc, err) for err in exc.errors()]) from None
-    return [Rule(entry, f"{doc.source}:{doc.line_of(('ignore', index))}")
+    key = "ignore" if "ignore" in doc.data else "vulnerabilities"
+    return [Rule(entry, f"{doc.source}:{doc.line_of((key, index))}")
             for index, entry in enumerate(parsed.ignore)]
 
 
 _HINTS = {
-    "reason": "is required: say why this finding is accepted",
+    "reason": "is required: say why this finding is accepted (or trivy's statement)",
     "id": "is required: the finding id, e.g. CVE-2023-12345",
-    "ignore": "is required: a list of {id, reason, expires, repositories}",
+    "ignore": "is required: a list of {id, reason, expires, repositories} (or trivy's vulnerabilities)",
 }
 
 
@@ -77,45 +139,31 @@ def _problem(doc: Document, err: Any) -> Problem:
     loc = tuple(err["loc"])
     if err["type"] == "missing":
         return doc.problem(loc, _HINTS.get(str(loc[-1]), "is required"))
+    if err["type"] == "extra_forbidden" and loc[-1] in TRIVY_WORDS and len(loc) in (1, 3):
+        ours = TRIVY_WORDS[str(loc[-1])]
+        return doc.problem(loc, f"give {ours} or {loc[-1]} (trivy's word for it), not both")
     if err["type"] == "extra_forbidden":
-        allowed = IgnoreFile.model_fields if len(loc) == 1 else IgnoreEntry.model_fields
-        return doc.problem(loc, f"unknown key; allowed: {', '.join(allowed)}")
+        allowed = ALLOWED["file" if len(loc) == 1 else "entry" if len(loc) == 3 else "package"]
+        return doc.problem(loc, f"unknown key; allowed: {allowed}")
     if err["type"] == "model_type":
         return doc.problem(loc, "must be a mapping" + (" with key ignore" if not loc else ""))
-    if loc and loc[-1] == "expires":
-        return doc.problem(loc, f"must be a date like 2027-01-31, got {err.get('input')!r}")
-    return doc.problem(loc, plain_message(err))
+    if err["type"] == "value_error":
+        return doc.problem(loc, str(err["ctx"]["error"]))
+    return doc.problem(loc, plain_message(err, doc.written.get(loc)))
 
 
-@dataclass(frozen=True)
-class Expired:
-    """An expired entry and the images where the finding it named now counts again."""
-
-    rule: Rule
-    images: tuple[str, ...]
-
-    def message(self) -> str:
-        entry = self.rule.entry
-        where = f"; it now counts in {', '.join(self.images)}" if self.images else ""
-        return (f"{self.rule.where}: ignore of {entry.id} expired on {entry.expires} and no longer "
-                f"applies{where}")
+def unmatched(rule: Rule, repositories: list[str]) -> str:
+    """The warning for an active entry that covered nothing in the repositories it applies to."""
+    return (f"{rule.where}: ignore of {rule.describe()} matched no finding in {', '.join(repositories)}: "
+            "remove it, or check its id, packages and paths")
 
 
-def apply(rules: Sequence[Rule], images: Sequence[ImageFindings],
-          today: dt.date) -> tuple[list[ImageFindings], list[Expired]]:
-    """Mark the findings that an active entry covers as ignored; list the expired entries."""
-    active = [rule for rule in rules if not rule.expired(today)]
-    expired: list[tuple[Rule, list[str]]] = [(rule, []) for rule in rules if rule.expired(today)]
-    out = []
-    for image in images:
-        findings = []
-        for finding in image.findings:
-            rule = next((r for r in active if r.covers(image.repository, finding.id)), None)
-            if rule:
-                finding = replace(finding, ignored=True, ignore_reason=rule.entry.reason)
-            for old, hits in expired:
-                if old.covers(image.repository, finding.id) and image.repository not in hits:
-                    hits.append(image.repository)
-            findings.append(finding)
-        out.append(replace(image, findings=tuple(findings)))
-    return out, [Expired(rule, tuple(hits)) for rule, hits in expired]
+def expired(rule: Rule, repositories: list[str]) -> str:
+    """The warning for an expired entry, naming where its finding now counts again."""
+    where = f"; it now counts in {', '.join(repositories)}" if repositories else ""
+    return (f"{rule.where}: ignore of {rule.entry.id} expired on {rule.entry.expires} and no longer "
+            f"applies{where}")
+
+
+def covered(rules: list[Rule], image: ImageFindings, finding: Finding) -> Rule | None:
+    return next((rule for rule in rules if rule.covers(image.repository, finding)), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,9 +18,13 @@ from pydantic import BaseModel, Field, ValidationError
 from generator.base import source
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_
-from generator.model import repository, targets
+from generator.model import implicit, repository, targets
+from generator.model.creation_templates import CreationTemplateEntry
+from generator.model.implicit import Implicit
+from generator.model.in_use import InUseSection, Sources
 from generator.model.notifications import Notifications, NotificationSettings, resolve_notifications
 from generator.model.policy_files import LifecyclePolicies, RepositoryPolicies
+from generator.model.pull_through_cache import PullThroughCacheEntry
 from generator.model.registry import RegistrySection
 from generator.model.registry import resolve as resolve_registry
 from generator.model.repository import (
@@ -48,6 +52,10 @@ class ConfigFile(Strict):
     repositories: Annotated[list[RepositoryEntry], Field(min_length=1)]
     notifications: Notifications | None = None
     registry: RegistrySection | None = None
+    in_use: InUseSection | None = None
+    owner: Literal["namespace", "registry"] = "namespace"  # registry: this config owns the whole registry
+    pull_through_cache: list[PullThroughCacheEntry] = Field(default_factory=list)
+    creation_templates: list[CreationTemplateEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,12 @@ class Config:
     targets: Targets | None = None    # where a StackSet deploys the templates
     notifications: NotificationSettings | None = None
     registry: RegistrySection | None = None  # resolved per SystemName by registry.resolve
+    in_use: Sources | None = None     # where post-deploy and the preview find images in use
+    owner: str = "namespace"  # `owner: registry`: prefixes outside the namespace are this config's
+    implicit: Implicit = field(default_factory=Implicit)  # pull-through cache rules, creation templates
+    # Of several stacks, only the first holds the account-wide resources (pull-through cache rules,
+    # creation templates, pull-time exclusions): each exists once per account and region.
+    first_stack: bool = True
 
 
 def load(path: Path | str) -> Config:
@@ -80,7 +94,8 @@ def load(path: Path | str) -> Config:
 
 
 def _by_line(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: p.line or 0)
+    """Each problem once (a shared policy may be judged for many repositories), by line."""
+    return sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
 
 
 # --- pydantic errors as user messages -------------------------------------------------------
@@ -95,7 +110,7 @@ def _pydantic_problem(doc: Document, err: Any) -> Problem:
         return doc.problem(loc, "is required")
     if kind == "value_error":
         return doc.problem(loc, str(ctx.get("error", err["msg"])))
-    return doc.problem(loc, plain_message(err))
+    return doc.problem(loc, plain_message(err, doc.written.get(loc)))
 
 
 def _unknown_key(loc: Path_, doc: Document) -> str:
@@ -148,14 +163,20 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
 
     policies = LifecyclePolicies(doc, base, problems)
     repository_policies = RepositoryPolicies(doc, base, problems)
-    default_policy = policies.get(raw.defaults, ("defaults",))
+    default_policies: dict[Path_ | None, Any] = {}  # by where protect_in_use applies (None: nowhere)
     repositories: list[Repository] = []
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for index, entry in enumerate(raw.repositories):
         at: Path_ = ("repositories", index)
         own = entry.lifecycle is not None or entry.lifecycle_policy_file is not None
-        policy = policies.get(entry, at) if own else default_policy
+        protect_at = repository.protection_at(entry, raw.defaults, at)
+        if own:
+            policy = policies.get(entry, at, protect_at)
+        else:
+            if protect_at not in default_policies:
+                default_policies[protect_at] = policies.get(raw.defaults, ("defaults",), protect_at)
+            policy = default_policies[protect_at]
         repo = repository.resolve(doc, entry, raw.defaults, raw.name_pattern, at, policy, problems)
         repo = replace(repo, access_policy=repository_policies.policy_for(entry, raw.defaults, at))
         physical = repo.physical_name(raw.system_name)
@@ -176,18 +197,25 @@ def _resolve(doc: Document, raw: ConfigFile, base: Path) -> Config:
         repositories.append(repo)
     sections: list[tuple[Path_, Settings]] = [(("defaults",), raw.defaults)]
     sections += [(("repositories", index), entry) for index, entry in enumerate(raw.repositories)]
+    sections += [(("creation_templates", index), entry) for index, entry in enumerate(raw.creation_templates)]
     problems.extend(targets.literal_problems(
         raw.targets, [(at, s.encryption.kms_key if s.encryption else None) for at, s in sections], doc))
     notified = resolve_notifications(doc, raw.notifications, problems)
     if raw.registry is not None:
         try:
-            resolve_registry(raw.registry, raw.name_pattern, raw.system_name, doc)
+            resolve_registry(raw.registry, raw.name_pattern, raw.system_name, doc, ownership=raw.owner)
         except InputError as exc:
             problems.extend(exc.problems)
+    owner = implicit.owner_part(raw.name_pattern, raw.system_name, raw.owner)
+    created = implicit.resolve(doc, raw.pull_through_cache, raw.creation_templates, raw.defaults,
+                               (policies, repository_policies), owner, raw.system_name, problems)
+    problems.extend(implicit.literal_problems(raw.targets, raw.pull_through_cache, doc))
     if problems:
         raise InputError(doc.source, _by_line(problems))
     return Config(source=doc.source, system_name=raw.system_name, name_pattern=raw.name_pattern,
                   settings_via=raw.settings_via, outputs=tuple(dict.fromkeys(raw.outputs)),
                   post_deploy_policy=raw.post_deploy_policy, repositories=tuple(repositories),
                   notifications=notified, registry=raw.registry,
-                  max_per_stack=raw.max_per_stack, targets=raw.targets)
+                  max_per_stack=raw.max_per_stack, targets=raw.targets,
+                  in_use=raw.in_use.to_sources(base) if raw.in_use else None, owner=raw.owner,
+                  implicit=created)

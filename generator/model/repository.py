@@ -17,7 +17,7 @@ from generator.base.errors import Problem
 from generator.base.source import Document, Path_
 from generator.model import lifecycle, repository_policy
 from generator.model.access import AccessField
-from generator.model.schema import Strict
+from generator.model.schema import LiteralText, Strict
 
 SYSTEM_NAME_PLACEHOLDER = "${SystemName}"  # in name_pattern: the template's SystemName parameter
 Mutability = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
@@ -47,7 +47,7 @@ class LifecycleRule(Strict):
     """One rule as written in ecr.yaml; `to_rule` turns it into the lifecycle model."""
 
     priority: PositiveInt | None = None
-    description: str | None = None
+    description: LiteralText | None = None
     tag_status: Literal["tagged", "untagged", "any"]
     tag_prefixes: list[str] | None = None
     tag_patterns: list[str] | None = None
@@ -101,10 +101,11 @@ class Settings(Strict):
     encryption: Encryption | None = None
     lifecycle: list[LifecycleRule] | None = None
     lifecycle_policy_file: str | None = None
-    tags: dict[str, str] | None = None
+    tags: dict[LiteralText, LiteralText] | None = None
     deletion_policy: Literal["Retain", "Delete"] | None = None
     access: AccessField = None
     repository_policy_file: str | None = None
+    protect_in_use: bool | None = None  # the in-use shield rule first in the lifecycle policy
 
     @model_validator(mode="after")
     def _one_policy_source(self) -> Settings:
@@ -136,6 +137,7 @@ class Repository:
     tags: dict[str, str]
     deletion_policy: str
     access_policy: repository_policy.Policy | None = None  # None: the repository policy is not managed
+    protect_in_use: bool = False  # post-deploy keeps shield tags on the images in use
 
     def physical_name(self, system_name: str) -> str:
         return self.name_template.replace(SYSTEM_NAME_PLACEHOLDER, system_name)
@@ -152,6 +154,13 @@ def _pick(entry: Settings, defaults: Settings, key: str, builtin: Any) -> tuple[
         if value is not None:
             return value, where
     return builtin, ()
+
+
+def protection_at(entry: Settings, defaults: Settings, at: Path_) -> Path_ | None:
+    """Where `protect_in_use: true` applies to the repository at `at` (its own or the default's);
+    None when it is not protected."""
+    protect, where = _pick(entry, defaults, "protect_in_use", False)
+    return (*(where or at), "protect_in_use") if protect else None
 
 
 def resolve(doc: Document, entry: RepositoryEntry, defaults: Settings, name_pattern: str, at: Path_,
@@ -182,4 +191,5 @@ def resolve(doc: Document, entry: RepositoryEntry, defaults: Settings, name_patt
         encryption=_pick(entry, defaults, "encryption", Encryption())[0],
         policy=policy,
         tags={**(defaults.tags or {}), **(entry.tags or {})},
-        deletion_policy=_pick(entry, defaults, "deletion_policy", "Retain")[0])
+        deletion_policy=_pick(entry, defaults, "deletion_policy", "Retain")[0],
+        protect_in_use=policy is not None and protection_at(entry, defaults, at) is not None)

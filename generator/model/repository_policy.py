@@ -142,6 +142,50 @@ def _map_intrinsics(data: Any) -> Any:
     return data
 
 
+# --- statements AWS services add for themselves ---------------------------------------------
+
+@dataclass(frozen=True)
+class ServiceStatement:
+    """A statement a service adds to a repository policy for itself, exactly as it writes it."""
+
+    sid: str
+    service: str                    # who adds it, for the report
+    principal: str                  # its service principal
+    actions: frozenset[str]         # lowercase
+    source_arn: str                 # the aws:sourceArn it may be limited to; {partition} {region} {account}
+    why: str
+
+
+SERVICE_STATEMENTS = (
+    # Lambda developer guide, "Amazon ECR permissions": creating or updating a function from an
+    # image of the same account adds this statement unless the policy already lets Lambda pull.
+    ServiceStatement("LambdaECRImageRetrievalPolicy", "AWS Lambda", "lambda.amazonaws.com",
+                     frozenset({"ecr:batchgetimage", "ecr:getdownloadurlforlayer"}),
+                     "arn:{partition}:lambda:{region}:{account}:function:*",
+                     "a function of this account uses an image of this repository; without it the function's "
+                     "next create or update fails"),
+)
+
+
+def added_by_service(statement: Statement, repository_arn: str) -> str | None:
+    """Why `statement` is kept, when it is exactly what an AWS service adds for itself (its Sid,
+    principal and actions, at most a condition on this account's own functions in this region);
+    None for anything else, which includes any statement that grants more."""
+    match = REPOSITORY_ARN.match(repository_arn)
+    for known in SERVICE_STATEMENTS:
+        if statement.sid != known.sid or statement.effect != "Allow" or statement.not_principal or \
+                statement.not_action or statement.resources is not None or \
+                statement.principals != (("Service", known.principal),) or \
+                frozenset(a.lower() for a in statement.actions) != known.actions:
+            continue
+        own = known.source_arn.format(**match.groupdict()) if match else None
+        conditions = [(op, key.lower(), values) for op, key, values in statement.conditions]
+        if conditions and conditions != [("StringLike", "aws:sourcearn", (own,))]:
+            continue
+        return f"{known.sid}, added by {known.service} for itself: {known.why}"
+    return None
+
+
 # --- reading any repository policy ----------------------------------------------------------
 
 @dataclass(frozen=True)

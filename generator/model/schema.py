@@ -9,9 +9,29 @@ phrasing ("Input should be a valid integer") reaches a user.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def placeholder_problem(value: str) -> str | None:
+    """Why `value` cannot go into a template as it is: CloudFormation substitutes `${...}` only
+    inside Fn::Sub, so elsewhere the text would stay as written (and cfn-lint reports E1029)."""
+    if "${" not in value:
+        return None
+    return (f"{shown(value)} holds '${{': the template carries this text as it is, where CloudFormation "
+            "substitutes nothing (cfn-lint: E1029); write it without ${...}")
+
+
+def _literal_text(value: str) -> str:
+    problem = placeholder_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Text the template carries as it is (a rule's description, a tag): no `${...}` placeholder.
+LiteralText = Annotated[str, AfterValidator(_literal_text)]
 
 
 class Strict(BaseModel):
@@ -41,13 +61,17 @@ _BOUNDS = {
 SHOWN_CHARACTERS = 60
 
 
-def plain_message(err: Any) -> str:
+def plain_message(err: Any, written: str | None = None) -> str:
     """One pydantic error (an item of `ValidationError.errors()`) as 'must be ..., got ...'.
 
     `missing`, `extra_forbidden` and `value_error` are worded by the caller, who knows the model
-    (allowed keys) and wrote the validator's own message.
+    (allowed keys) and wrote the validator's own message. `written` is the value's text in the
+    file when YAML read it as a number or true/false (`Document.written`): text is wanted, so the
+    message quotes the user and says how to write text.
     """
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "string_type" and written:
+        return f"must be text, got {written} (YAML reads it as {_yaml_kind(value)}: put it in quotes)"
     if kind in _EXPECTED:
         return f"{_EXPECTED[kind]}, got {shown(value)}"
     if kind in _BOUNDS:
@@ -74,6 +98,12 @@ def shown(value: Any) -> str:
         return "true" if value else "false"
     text = repr(value)
     return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS - 3] + "..."
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return shown(value)
+    return "a number" if isinstance(value, int | float) else "nothing"
 
 
 def _items(count: int) -> str:

@@ -9,6 +9,8 @@ from typing import Literal
 SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+# ECR's imageScanStatus.status values of a finished scan (basic: COMPLETE, enhanced: ACTIVE).
+SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
 
 
 def at_or_above(severity: str, threshold: str) -> bool:

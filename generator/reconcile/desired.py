@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from generator.base import template_body
 from generator.base.errors import InputError, Problem
 from generator.model import lifecycle, repository_policy
 from generator.model.config import Config
@@ -52,6 +53,7 @@ class RepositorySettings:
     # With ${AWS::AccountId} (and Region, Partition) placeholders, filled from the live ARN.
     repository_policy: repository_policy.Policy | None = None
     unmanaged: tuple[Unmanaged, ...] = ()
+    protect_in_use: bool = False  # keep shield tags on the images in use (model.protection)
 
     def differences(self, other: RepositorySettings) -> list[str]:
         """`setting: this vs that` for each setting that the two want differently."""
@@ -73,7 +75,7 @@ class RepositorySettings:
         mode = self.image_tag_mutability
         wishes = {"imageTagMutability": None if mode is None else (mode, self.exclusion_filters),
                   "scanOnPush": self.scan_on_push, "lifecyclePolicy": self.lifecycle_policy,
-                  "repositoryPolicy": self.repository_policy}
+                  "repositoryPolicy": self.repository_policy, "protectInUse": self.protect_in_use}
         wishes.update((u.setting, u) for u in self.unmanaged)
         return wishes
 
@@ -108,7 +110,8 @@ def from_config(config: Config, system_name: str | None = None) -> list[Reposito
         name=repo.physical_name(system), origin=f"{config.source}: {repo.name}",
         image_tag_mutability=repo.image_tag_mutability,
         exclusion_filters=frozenset(repo.mutability_exclusions), scan_on_push=repo.scan_on_push,
-        lifecycle_policy=repo.policy, repository_policy=repo.access_policy)
+        lifecycle_policy=repo.policy, repository_policy=repo.access_policy,
+        protect_in_use=repo.protect_in_use)
         for repo in config.repositories]
 
 
@@ -140,6 +143,8 @@ def from_template(template: Mapping[str, Any], physical_names: Mapping[str, str]
     `physical_names` maps logical ids to repository names (from ListStackResources). Settings
     come from `Metadata.ecrgen` when ecrgen wrote the template, else from the Properties, with
     intrinsic functions resolved from `described` (the stack's DescribeStacks entry) where exact.
+    A deployed repository the template does not show (made by a transform the template still
+    holds, such as Fn::ForEach) is never dropped: its settings are unmanaged.
     """
     out, problems = [], []
     stack = intrinsics.Stack.of(template, described)
@@ -153,6 +158,13 @@ def from_template(template: Mapping[str, Any], physical_names: Mapping[str, str]
         meta = _metadata(resource)
         out.append(_from_metadata(name, origin, meta, at, problems) if meta else _from_properties(
             name, origin, _mapping(resource.get("Properties")), at, problems, stack))
+    transforms = [key for key in template["Resources"] if isinstance(key, str) and key.startswith("Fn::")]
+    why = (f"the template CloudFormation returned still holds {transforms[0]} (a transform it could not "
+           "expand here), so this setting cannot be read" if transforms else
+           "the template CloudFormation returned has no such resource, so this setting cannot be read")
+    out += [RepositorySettings(name, f"{where}: {logical_id}", unmanaged=tuple(
+                Unmanaged(setting, f"Resources.{logical_id}: {why}") for setting in SETTING_PROPERTIES))
+            for logical_id, name in physical_names.items() if logical_id not in template["Resources"]]
     if problems:
         raise InputError(where, problems)
     return out
@@ -175,10 +187,15 @@ def _from_metadata(name: str, origin: str, meta: dict[str, Any], at: str,
         problems.append(Problem(f"must be true or false, got {scan!r}", f"{at}.scanOnPush"))
         scan = None
     policy = _policy(meta.get("lifecyclePolicy"), f"{at}.lifecyclePolicy", problems)
+    protect = meta.get("protectInUse", False)
+    if not isinstance(protect, bool):
+        problems.append(Problem(f"must be true or false, got {protect!r}", f"{at}.protectInUse"))
+        protect = False
     return RepositorySettings(name, origin, mode if mode in MUTABILITIES else None,
                               _filters(mode, filters), scan, policy,
                               repository_policy=_access_policy(meta.get("repositoryPolicy"),
-                                                               f"{at}.repositoryPolicy", problems))
+                                                               f"{at}.repositoryPolicy", problems),
+                              protect_in_use=protect and policy is not None)
 
 
 def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, problems: list[Problem],
@@ -218,7 +235,8 @@ def _from_properties(name: str, origin: str, raw: dict[str, Any], at: str, probl
                             for p in exc.problems)
     mode = mode if mode in MUTABILITIES else None
     return RepositorySettings(name, origin, mode,
-                              _filters(mode, [f for f in filters if isinstance(f, str)]),
+                              _filters(mode, [f for f in map(template_body.scalar_text, filters)
+                                              if isinstance(f, str)]),
                               scan if isinstance(scan, bool) else None, policy, unmanaged=tuple(unmanaged))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.model import lifecycle, repository_policy
@@ -76,6 +76,7 @@ class RepositoryPlan:
     missing: bool = False
     error: str | None = None  # the live state could not be read
     unmanaged: tuple[Unmanaged, ...] = ()  # settings the template gives in a way that cannot be compared
+    kept: tuple[Unmanaged, ...] = ()  # live statements an AWS service added for itself: (setting, why kept)
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ def plan(desired: Sequence[RepositorySettings], live: LiveState) -> Plan:
         elif wish.name in live.missing or wish.name not in live.repositories:
             out.append(RepositoryPlan(wish.name, missing=True, unmanaged=wish.unmanaged))
         else:
-            out.append(RepositoryPlan(wish.name, changes(wish, live.repositories[wish.name]),
-                                      unmanaged=wish.unmanaged))
+            repo = live.repositories[wish.name]
+            kept = tuple(Unmanaged("repositoryPolicy", why) for _, why in _service_statements(wish, repo))
+            out.append(RepositoryPlan(wish.name, changes(wish, repo), unmanaged=wish.unmanaged, kept=kept))
     return Plan(tuple(out))
 
 
@@ -126,11 +128,38 @@ def changes(wish: RepositorySettings, live: LiveRepository) -> tuple[Change, ...
                             {"repositoryName": name, "lifecyclePolicyText": text}))
     if wish.repository_policy is not None:
         wanted = wish.repository_policy.resolve(live.arn)
-        if _meaning(live.repository_policy_text or "", repository_policy.parse_text) != wanted.key():
-            text = wanted.to_text(indent=None)
+        kept = tuple(statement for statement, _ in _service_statements(wish, live))
+        current = _live_policy(live.repository_policy_text or "")
+        if current is None or repository_policy.Policy(tuple(
+                s for s in current.statements if s not in kept), current.version).key() != wanted.key():
+            text = replace(wanted, statements=wanted.statements + kept).to_text(indent=None)
             found.append(Change(name, "repositoryPolicy", _compact(live.repository_policy_text), text,
                                 {"repositoryName": name, "policyText": text}))
     return tuple(found)
+
+
+def _service_statements(wish: RepositorySettings, live: LiveRepository
+                        ) -> list[tuple[repository_policy.Statement, str]]:
+    """Statements of the live repository policy that an AWS service added for itself (Lambda's
+    for a function of this account), with why they stay; only where `access` manages the policy,
+    and never one that the wanted policy has itself."""
+    current = _live_policy(live.repository_policy_text or "") if wish.repository_policy else None
+    if current is None or wish.repository_policy is None:
+        return []
+    wanted = {s.key() for s in wish.repository_policy.resolve(live.arn).statements}
+    return [(statement, why) for statement in current.statements
+            if statement.key() not in wanted
+            and (why := repository_policy.added_by_service(statement, live.arn)) is not None]
+
+
+@functools.lru_cache(maxsize=256)
+def _live_policy(text: str) -> repository_policy.Policy | None:
+    """A live repository policy text as the model, parsed once however many repositories share
+    it; None when it cannot be read (it never matches)."""
+    try:
+        return repository_policy.parse_text(text)
+    except repository_policy.PolicyError:
+        return None
 
 
 def same_policy(policy: lifecycle.Policy, live_text: str | None) -> bool:

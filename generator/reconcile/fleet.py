@@ -1,6 +1,7 @@
 """The post-deploy report across a StackSet: one section per stack instance, plus fleet totals.
 
-Each section is the single-stack report (`generator.reconcile.report.build`) with the target around it:
+Each section is the single-stack report (`generator.reconcile.report.build`, with its `registry`
+part when the stack has one) with the target around it:
 `{"stackSet", "account", "region", "status", "repositories", "summary"}` and an `error` when
 the target as a whole failed. The fleet `summary` adds the sections' counts and API calls to
 the calls made for the fleet itself (GetCallerIdentity, AssumeRole, ListStackInstances).
@@ -29,11 +30,11 @@ def build(sections: Sequence[dict[str, Any]], fleet_calls: Mapping[str, int]) ->
 
 
 def exit_code(result: Mapping[str, Any], check: bool) -> int:
-    """1 when a target failed (or a repository in it), or when `check` finds anything to change."""
-    summary = result["summary"]
-    if summary["failedTargets"]:
+    """1 when a target failed (or a repository in it), or when `check` finds anything to change
+    (a repository or the registry)."""
+    if result["summary"]["failedTargets"]:
         return 1
-    return 1 if check and summary["planned"] else 0
+    return 1 if check and any(t["status"] == "planned" for t in result["targets"]) else 0
 
 
 def failures(result: Mapping[str, Any]) -> list[str]:

@@ -14,6 +14,8 @@ team's part (BASIC while another team scans continuously, more rules than ECR al
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +28,12 @@ from generator.model.registry import (
     SCAN_ON_PUSH,
     Part,
 )
+from generator.model.registry_settings import MAX_SIGNING_RULES
 
 SCANNING, REPLICATION, POLICY = "scanning", "replication", "registryPolicy"
 SETTINGS = (SCANNING, REPLICATION, POLICY)
+# Merged like the others, but read only when a part declares signing rules (`Part.signing`).
+SIGNING = "signing"
 POLICY_VERSION = "2012-10-17"
 
 Document = Any  # a mapping in the API's shape, or None for "no registry policy"
@@ -100,17 +105,7 @@ def merge_replication(document: Mapping[str, Any], part: Part, registry_id: str)
                "repositoryFilters": [{"filter": prefix, "filterType": "PREFIX_MATCH"}
                                      for prefix in rule.prefixes]}
               for rule in part.replication]
-    rules: list[Any] = []
-    placed = False
-    for rule in document.get("rules") or []:
-        if _owned_rule(rule, part):
-            if not placed:
-                rules += wanted
-                placed = True
-            continue
-        rules.append(rule)
-    if not placed:
-        rules += wanted
+    rules = _splice(document.get("rules") or [], lambda rule: _owned_rule(rule, part), wanted)
     if len(rules) > MAX_REPLICATION_RULES:
         raise Conflict(f"the replication configuration would hold {len(rules)} rules; ECR allows at "
                        f"most {MAX_REPLICATION_RULES}")
@@ -133,17 +128,7 @@ def merge_policy(document: Mapping[str, Any] | None, part: Part,
         raise Conflict("the registry policy is not a JSON object; fix it by hand first")
     current = document.get("Statement") or []
     statements = [current] if isinstance(current, Mapping) else list(current)
-    out: list[Any] = []
-    placed = False
-    for statement in statements:
-        if part.owns_statement(statement):
-            if not placed:
-                out += [dict(s) for s in part.statements]
-                placed = True
-            continue
-        out.append(statement)
-    if not placed:
-        out += [dict(s) for s in part.statements]
+    out = _splice(statements, part.owns_statement, [dict(s) for s in part.statements])
     if out == statements:
         return dict(document)
     if not out:
@@ -152,8 +137,121 @@ def merge_policy(document: Mapping[str, Any] | None, part: Part,
     return {**document, "Statement": out}
 
 
+def merge_signing(document: Mapping[str, Any], part: Part, registry_id: str = "") -> dict[str, Any]:
+    """Owned signing rules (filters all in the namespace, as for replication) replaced by the
+    declared ones, placed where the first owned rule was (else at the end); a part that does not
+    manage signing (`signing` None) changes nothing."""
+    if part.signing is None:
+        return dict(document)
+    wanted = [rule.to_api() for rule in part.signing]
+    rules = _splice(document.get("rules") or [], lambda rule: _owned_rule(rule, part), wanted)
+    if len(rules) > MAX_SIGNING_RULES:
+        raise Conflict(f"the signing configuration would hold {len(rules)} rules; ECR allows at most "
+                       f"{MAX_SIGNING_RULES}")
+    return {**document, "rules": rules}
+
+
+def policy_text(document: Mapping[str, Any], original: str | None) -> str:
+    """The registry policy text to write for `document`.
+
+    Every statement the merge left as it was keeps its bytes from `original` (the live text the
+    merge started from): other teams' spacing and characters are theirs. Only this config's
+    statements are written anew, and nothing is escaped to ASCII (`équipe` stays `équipe`).
+    Where `original` cannot be followed that closely (other keys changed, an odd layout), the
+    whole document is written as plain JSON, still without escapes.
+    """
+    fresh = json.dumps(document, ensure_ascii=False)
+    spans = _statement_spans(original) if original is not None else None
+    if original is None or not spans or not isinstance(document.get("Statement"), list):
+        return fresh
+    before = json.loads(original)
+    start, end, items = spans
+    if {k: v for k, v in before.items() if k != "Statement"} != \
+            {k: v for k, v in document.items() if k != "Statement"} or \
+            not isinstance(before["Statement"], list) or len(before["Statement"]) != len(items):
+        return fresh  # other keys changed, or a text that repeats "Statement"
+    unused = list(zip(before["Statement"], items, strict=True))
+    texts = []
+    for statement in document["Statement"]:
+        same = next((pair for pair in unused if pair[0] == statement), None)
+        if same is None:
+            texts.append(json.dumps(statement, ensure_ascii=False))
+            continue
+        unused.remove(same)
+        texts.append(original[same[1][0]:same[1][1]])
+    lead, trail = original[start + 1:items[0][0]], original[items[-1][1]:end - 1]
+    between = original[items[0][1]:items[1][0]] if len(items) > 1 else "," + (lead or " ")
+    text = original[:start] + "[" + lead + between.join(texts) + trail + "]" + original[end:]
+    return text if json.loads(text) == document else fresh
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+Spans = tuple[int, int, list[tuple[int, int]]]  # a list's start and end, and each item's
+
+
+def _statement_spans(text: str) -> Spans | None:
+    """Where the top-level `Statement` list of a JSON policy text is (start and end of the
+    brackets) and each of its items; None when the text is not an object with a non-empty list
+    there."""
+    def skip(at: int) -> int:
+        return _SPACE.match(text, at).end()  # type: ignore[union-attr]
+
+    try:
+        at = skip(0)
+        if text[at] != "{":
+            return None
+        at = skip(at + 1)
+        while text[at] != "}":
+            key, at = _DECODER.raw_decode(text, at)
+            at = skip(at)
+            if text[at] != ":":
+                return None
+            at = skip(at + 1)
+            if key == "Statement":
+                return _items(text, at, skip) if text[at] == "[" else None
+            _, at = _DECODER.raw_decode(text, at)
+            at = skip(at)
+            if text[at] == ",":
+                at = skip(at + 1)
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _items(text: str, start: int, skip: Callable[[int], int]) -> Spans | None:
+    items = []
+    at = skip(start + 1)
+    while text[at] != "]":
+        _, end = _DECODER.raw_decode(text, at)
+        items.append((at, end))
+        at = skip(end)
+        if text[at] == ",":
+            at = skip(at + 1)
+        elif text[at] != "]":
+            return None
+    return (start, at + 1, items) if items else None
+
+
 MERGERS: dict[str, Callable[[Any, Part, str], Any]] = {
-    SCANNING: merge_scanning, REPLICATION: merge_replication, POLICY: merge_policy}
+    SCANNING: merge_scanning, REPLICATION: merge_replication, POLICY: merge_policy, SIGNING: merge_signing}
+
+
+def _splice(items: Sequence[Any], owned: Callable[[Any], bool], wanted: list[Any]) -> list[Any]:
+    """`items` with the owned ones replaced by `wanted`, placed where the first owned one was
+    (else at the end); every other item kept as it was, in its place."""
+    out: list[Any] = []
+    placed = False
+    for item in items:
+        if owned(item):
+            if not placed:
+                out += wanted
+                placed = True
+            continue
+        out.append(item)
+    return out if placed else out + wanted
 
 
 def _wildcard(value: str) -> dict[str, str]:
@@ -197,4 +295,47 @@ def plan(documents: Mapping[str, Document], errors: Mapping[str, str], parts: Se
             continue
         if after != before:
             out.append(DocumentPlan(setting, before, after))
+    return out
+
+
+@dataclass(frozen=True)
+class Left:
+    """A live element the merge leaves as it is although it looks like this config's (`item`: the
+    filter, the rule's prefixes or the Sid), and why."""
+
+    setting: str
+    item: str
+    reason: str
+
+
+def left_alone(documents: Mapping[str, Document], parts: Sequence[Part]) -> list[Left]:
+    """Live elements that start with a part's namespace but lie in a longer SystemName's too:
+    another config's, never removed. Reported, so that a stale one of this config's from before
+    namespaces were delimited (`ecrgen-myapp-replicate-in`) can be removed by hand."""
+    out = []
+    for part in parts:
+        candidates: list[tuple[str, list[str]]] = []  # (setting, the values that make one element)
+        for rule in (documents.get(SCANNING) or {}).get("rules") or []:
+            if isinstance(rule, Mapping) and rule.get("scanFrequency") in (SCAN_ON_PUSH, CONTINUOUS_SCAN):
+                candidates += [(SCANNING, [f]) for f in map(_filter_of, rule.get("repositoryFilters") or [])
+                               if isinstance(f, str) and f.startswith(part.namespace)]
+        for rule in (documents.get(REPLICATION) or {}).get("rules") or []:
+            prefixes = [_filter_of(f) for f in (rule.get("repositoryFilters") or [])] \
+                if isinstance(rule, Mapping) else []
+            if prefixes and all(isinstance(p, str) and p.startswith(part.namespace) for p in prefixes):
+                candidates.append((REPLICATION, prefixes))
+        policy = documents.get(POLICY)
+        statements = policy.get("Statement") if isinstance(policy, Mapping) else None
+        for statement in [statements] if isinstance(statements, Mapping) else statements or []:
+            sid = statement.get("Sid") if isinstance(statement, Mapping) else None
+            if isinstance(sid, str) and sid.startswith(part.sid_prefix):
+                candidates.append((POLICY, [sid]))
+        for setting, values in candidates:
+            longer = next((owner for value in values
+                           if (owner := part.longer_owner(value, sid=setting == POLICY))), None)
+            if longer:
+                start = part.sid_prefix if setting == POLICY else part.namespace
+                out.append(Left(setting, ", ".join(values), f"starts with this config's {start!r} but is "
+                                f"SystemName {longer!r}'s (a longer name): left as it is; if it is this "
+                                "config's own from before ecrgen delimited namespaces, remove it by hand"))
     return out

@@ -10,24 +10,40 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from generator.model import lifecycle, repository_policy
-from generator.model.registry import EffectiveScan
-from generator.reconcile import phrases
+from generator.model.effective_scan import EffectiveScan
+from generator.reconcile import implicit, in_use, phrases
 from generator.reconcile.diff import Change, Plan, RepositoryPlan
-from generator.reconcile.registry_merge import DocumentPlan
+from generator.reconcile.registry_merge import DocumentPlan, Left
 
 # A repository's status; the summary counts each, so the counts add up to the repositories.
 STATUSES = ("in-sync", "changed", "planned", "failed", "missing", "unmanaged")
 _SUMMARY_KEYS = {"in-sync": "inSync", "changed": "changed", "planned": "planned", "failed": "failed",
-                 "missing": "missing", "unmanaged": "unmanaged"}
-SUMMARY_KEYS = tuple(_SUMMARY_KEYS.values())  # the summary's count per status, in order
+                 "missing": "missing", "unmanaged": "unmanaged", "at-risk": "atRisk", "implicit": "implicit"}
+SUMMARY_KEYS = tuple(_SUMMARY_KEYS[s] for s in STATUSES)  # the summary's count per status, in order
 
 
-def build(plan: Plan, results: Mapping[Change, str | None] | None,
-          api_calls: Mapping[str, int]) -> dict[str, Any]:
-    """`results` is what apply returned (change -> error or None); None when nothing was applied."""
+def build(plan: Plan, results: Mapping[Change, str | None] | None, api_calls: Mapping[str, int],
+          verdicts: Mapping[str, in_use.Verdict] | None = None,
+          governed_by: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`results` is what apply returned (change -> error or None); None when nothing was applied.
+    `verdicts` are the in-use guard's, by repository (None: no in-use discovery). `governed_by`
+    maps each repository an enforced creation template governs to the template's prefix (None:
+    no template is enforced): it is reported with that `prefix`, and as `implicit` where it
+    needed nothing."""
     repositories = [_repository(repo, results) for repo in plan.repositories]
+    for entry in repositories:
+        if verdicts and entry["repositoryName"] in verdicts:
+            in_use.annotate(entry, verdicts[entry["repositoryName"]], applied=results is not None)
+        if governed_by and entry["repositoryName"] in governed_by:
+            entry["prefix"] = governed_by[entry["repositoryName"]]
+            if entry["status"] == "in-sync":
+                entry["status"] = "implicit"
     summary: dict[str, Any] = {"repositories": len(repositories)}
-    for status in STATUSES:
+    # `at-risk` exists only where the in-use guard ran, `implicit` only where templates are
+    # enforced: a run without them reports as it always did.
+    optional = [status for status, ran in (("at-risk", verdicts), ("implicit", governed_by))
+                if ran is not None]
+    for status in (*STATUSES, *optional):
         summary[_SUMMARY_KEYS[status]] = sum(1 for r in repositories if r["status"] == status)
     summary["apiCalls"] = dict(sorted(api_calls.items()))
     return {"repositories": repositories, "summary": summary}
@@ -51,6 +67,7 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
     else:
         status = "unmanaged" if repo.unmanaged else "in-sync"
     changes.extend({"setting": u.setting, "status": "unmanaged", "reason": u.reason} for u in repo.unmanaged)
+    changes.extend({"setting": k.setting, "status": "kept", "reason": k.reason} for k in repo.kept)
     out: dict[str, Any] = {"repositoryName": repo.name, "status": status, "changes": changes}
     if repo.error:
         out["error"] = repo.error
@@ -58,11 +75,14 @@ def _repository(repo: RepositoryPlan, results: Mapping[Change, str | None] | Non
 
 
 def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, str | None]] | None,
-             scans: Sequence[tuple[EffectiveScan, bool | None]]) -> dict[str, Any]:
+             scans: Sequence[tuple[EffectiveScan, bool | None]], left: Sequence[Left] = (),
+             skipped: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """The report's `registry` section: each document written or planned (`from`/`to` are the
-    whole documents), and how each managed repository is actually scanned. `outcomes` maps a
-    setting to (document now live, error); None when nothing was applied. A repository that
-    wants scan on push (`scans`' second item) but is not scanned by any setting is drift."""
+    whole documents), how each managed repository is actually scanned, the live elements that
+    look like this config's but were `kept` as another config's, and what of the part this
+    account and region cannot take (`skipped`: (item, why)). `outcomes` maps a setting to
+    (document now live, error); None when nothing was applied. A repository that wants scan on
+    push (`scans`' second item) but is not scanned by any setting is drift."""
     changes = []
     for doc in plans:
         to, error = doc.after, doc.error
@@ -85,17 +105,21 @@ def registry(plans: Sequence[DocumentPlan], outcomes: Mapping[str, tuple[Any, st
         if entry["status"] == "drift":
             entry["reason"] = f"wants scan on push, but {scan.source}"
         scanning.append(entry)
-    return {"status": status, "changes": changes, "scanning": scanning}
+    kept = [{"setting": e.setting, "item": e.item, "status": "kept", "reason": e.reason} for e in left]
+    skips = [{"setting": "replication", "item": item, "status": "skipped", "reason": why}
+             for item, why in skipped]
+    return {"status": status, "changes": changes, "scanning": scanning, "kept": kept, "skipped": skips}
 
 
 def exit_code(report: Mapping[str, Any], check: bool) -> int:
-    """1 when a repository or registry document failed, a repository is missing or is not
-    scanned as wanted, or when `check` finds anything to change.
+    """1 when a repository or registry document failed, a repository is missing, at risk (its
+    policy will expire an image in use) or is not scanned as wanted, or when `check` finds
+    anything to change.
 
     Unmanaged settings never make 1: nothing could be compared, so nothing is known to drift."""
     summary = report["summary"]
     section = report.get("registry") or {"status": "in-sync", "scanning": []}
-    if summary["failed"] or summary["missing"] or section["status"] == "failed" or \
+    if summary["failed"] or summary["missing"] or summary.get("atRisk") or section["status"] == "failed" or \
             any(s["status"] == "drift" for s in section["scanning"]):
         return 1
     return 1 if check and (summary["planned"] or section["status"] == "planned") else 0
@@ -103,31 +127,35 @@ def exit_code(report: Mapping[str, Any], check: bool) -> int:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     summary = report["summary"]
-    counts = ", ".join(f"{summary[_SUMMARY_KEYS[s]]} {s}" for s in STATUSES if summary[_SUMMARY_KEYS[s]])
+    counts = ", ".join(f"{summary[key]} {s}" for s, key in _SUMMARY_KEYS.items() if summary.get(key))
     calls = sum(summary["apiCalls"].values())
     return f"{summary['repositories']} repositories: {counts or 'none'} ({calls} API calls)"
 
 
 def render_text(report: Mapping[str, Any], out: TextIO) -> None:
-    """A table of every repository that is not in sync, then the summary line."""
+    """A table of every repository that is not in sync (or keeps a service's statement), then the
+    summary line."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(file=out, width=None if out.isatty() else 160, highlight=False, markup=False)
     table = Table("repository", "setting", "from", "to", "status", box=None, pad_edge=False)
     for repo in report["repositories"]:
-        if repo["status"] == "in-sync":
+        extra = in_use.rows(repo)
+        if repo["status"] in ("in-sync", "implicit") and not repo["changes"] and not extra:
             continue
-        if not repo["changes"]:
+        if not repo["changes"] and not extra:
             table.add_row(repo["repositoryName"], "", "", "", _status(repo["status"], repo.get("error")))
         for change in repo["changes"]:
-            if change["status"] == "unmanaged":
+            if change["status"] in ("unmanaged", "kept"):
                 table.add_row(repo["repositoryName"], change["setting"], "", "",
-                              _status("unmanaged", change["reason"]))
+                              _status(change["status"], change["reason"]))
                 continue
             table.add_row(repo["repositoryName"], change["setting"],
                           *_readable(change["from"], change["to"], change["setting"]),
                           _status(change["status"], change["error"]))
+        for row in extra:
+            table.add_row(repo["repositoryName"], *row)
     if table.row_count:
         console.print(table)
     if report.get("registry"):
@@ -137,10 +165,14 @@ def render_text(report: Mapping[str, Any], out: TextIO) -> None:
 
 def _render_registry(section: Mapping[str, Any], console: Any) -> None:
     """Each registry document before and after (whole, as compact JSON), then scanning drift."""
+    for line in implicit.text_lines(section):
+        console.print(line, soft_wrap=True)
     for change in section["changes"]:
         console.print(f"registry {change['setting']}: {_status(change['status'], change['error'])}")
         console.print(f"  before: {json.dumps(change['from'], separators=(',', ':'))}", soft_wrap=True)
         console.print(f"  after:  {json.dumps(change['to'], separators=(',', ':'))}", soft_wrap=True)
+    for entry in [*section.get("kept", ()), *section.get("skipped", ())]:
+        console.print(f"registry {entry['setting']}: {entry['status']} {entry['item']!r}: {entry['reason']}")
     for scan in section["scanning"]:
         if scan["status"] == "drift":
             console.print(f"{scan['repositoryName']}: scanning drift: {scan['reason']}")

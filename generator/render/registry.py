@@ -1,6 +1,7 @@
 """`registry.via: template`: the registry documents as CloudFormation singletons.
 
-Each of `AWS::ECR::RegistryScanningConfiguration`, `ReplicationConfiguration` and `RegistryPolicy`
+Each of `AWS::ECR::RegistryScanningConfiguration`, `ReplicationConfiguration`, `RegistryPolicy` and
+`SigningConfiguration`
 REPLACES the whole document of the account and region, every other team's part included: this
 route is for those who own the whole registry (lint's W9510 warns about it everywhere else).
 """
@@ -12,6 +13,7 @@ from typing import Any
 from troposphere import AWSObject, Ref, Sub, ecr
 
 from generator.model.config import Config
+from generator.model.registry import TARGET_PLACEHOLDERS
 from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 
 
@@ -40,13 +42,23 @@ def resources(config: Config) -> list[AWSObject]:
     if section.policy_statements:
         out.append(ecr.RegistryPolicy("EcrgenRegistryPolicy", PolicyText={
             "Version": "2012-10-17", "Statement": [_sub(s) for s in section.policy_statements]}))
+    if section.signing is not None:
+        out.append(ecr.SigningConfiguration("EcrgenSigning", Rules=[ecr.Rule(
+            SigningProfileArn=rule.signing_profile,
+            RepositoryFilters=[ecr.RepositoryFilter(Filter=_sub(value), FilterType="WILDCARD_MATCH")
+                               for value in rule.filters]) for rule in section.signing]))
     return out
 
 
 def _sub(value: Any) -> Any:
-    """Strings that name ${SystemName} become `!Sub` (other `${...}` escaped), in any nesting."""
-    if isinstance(value, str) and SYSTEM_NAME_PLACEHOLDER in value:
-        return Sub(value.replace("${", "${!").replace("${!SystemName}", SYSTEM_NAME_PLACEHOLDER))
+    """Strings that name ${SystemName}, ${AWS::Region}, ${AWS::AccountId} or ${AWS::Partition}
+    become `!Sub` (any other `${...}`, a policy variable, escaped), in any nesting."""
+    live = (SYSTEM_NAME_PLACEHOLDER, *TARGET_PLACEHOLDERS)
+    if isinstance(value, str) and any(placeholder in value for placeholder in live):
+        text = value.replace("${", "${!")
+        for placeholder in live:
+            text = text.replace(placeholder.replace("${", "${!"), placeholder)
+        return Sub(text)
     if isinstance(value, list):
         return [_sub(item) for item in value]
     if isinstance(value, dict):

@@ -139,11 +139,13 @@ class Stack:
 
 def split(config: Config, sizes: Mapping[str, int], previous: Mapping[str, Sequence[str]],
           capacity: Capacity, prefix: str) -> list[Stack]:
-    """One config per stack, each with the repositories `assign` gives it."""
+    """One config per stack, each with the repositories `assign` gives it; the first also holds
+    the account-wide resources (pull-through cache rules, creation templates, exclusions)."""
     by_name = {repo.name: repo for repo in config.repositories}
     stacks = assign([repo.name for repo in config.repositories], sizes, previous, capacity, prefix)
-    return [Stack(key, replace(config, repositories=tuple(by_name[n] for n in members)))
-            for key, members in stacks.items()]
+    return [Stack(key, replace(config, repositories=tuple(by_name[n] for n in members),
+                               first_stack=number == 0))
+            for number, (key, members) in enumerate(stacks.items())]
 
 
 @dataclass(frozen=True)

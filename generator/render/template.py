@@ -16,12 +16,21 @@ from typing import Any
 import yaml
 from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Tags, Template, ecr, iam
 
+from generator.model import in_use
 from generator.model.config import Config
+from generator.model.creation_templates import normalized
 from generator.model.metadata import METADATA_KEY
+from generator.model.pull_through_cache import ROOT
 from generator.model.registry import to_metadata
-from generator.model.repository import SYSTEM_NAME_PATTERN, Repository
+from generator.model.repository import SYSTEM_NAME_PATTERN, SYSTEM_NAME_PLACEHOLDER, Repository
 from generator.model.stack_limits import MAX_BODY_BYTES, MAX_OUTPUTS, MAX_RESOURCES, TemplateLimitError
-from generator.render import notifications, registry
+from generator.render import (
+    creation_templates,
+    notifications,
+    pull_through_cache,
+    registry,
+    registry_settings,
+)
 
 # Bytes kept free in each stack for what is not a repository (header, parameters, the
 # post-deploy policy) and for the indentation a repository's fragment gains in place.
@@ -39,22 +48,56 @@ def build(config: Config) -> Template:
     _check_counts(config)
     template = Template(Description=f"Amazon ECR repositories for {config.system_name} (ecrgen)")
     template.set_version("2010-09-09")
-    template.add_parameter(Parameter(
-        "SystemName", Type="String", Default=config.system_name,
-        AllowedPattern=SYSTEM_NAME_PATTERN,
-        Description="Prefix of every repository name"))
     for repo in config.repositories:
         template.add_resource(_repository(repo, config.settings_via))
         for kind in config.outputs:
             _add_output(template, repo, kind)
     if config.post_deploy_policy:
         template.add_resource(_post_deploy_policy(config))
-    for resource in [*notifications.resources(config), *registry.resources(config)]:
+    for resource in [*notifications.resources(config), *registry.resources(config), *_account_wide(config)]:
         template.add_resource(resource)
-    if config.registry is not None:
-        template.set_metadata({METADATA_KEY: to_metadata(config.registry, config.system_name,
-                                                         config.name_pattern)})
+    metadata = to_metadata(config.registry, config.system_name, config.name_pattern) \
+        if config.registry is not None else {}
+    if config.first_stack and config.implicit:
+        metadata = {"system_name": config.system_name,
+                    "name_pattern": config.name_pattern.replace("${", "${!"),  # as to_metadata writes it
+                    **metadata, **config.implicit.to_metadata()}
+    if metadata:
+        if config.owner != "namespace":
+            metadata["owner"] = config.owner
+        template.set_metadata({METADATA_KEY: metadata})
+    # An unused parameter is cfn-lint's W2001; the names settle it without a walk, mostly.
+    if any(SYSTEM_NAME_PLACEHOLDER in repo.name_template for repo in config.repositories) \
+            or _uses_system_name(template.to_dict()):
+        template.add_parameter(Parameter(
+            "SystemName", Type="String", Default=config.system_name,
+            AllowedPattern=SYSTEM_NAME_PATTERN,
+            Description="Prefix of every repository name"))
     return template
+
+
+def _uses_system_name(data: Any) -> bool:
+    """Whether a `Ref` or an `Fn::Sub` anywhere in `data` names the SystemName parameter (every
+    repository may have a `physical_name`, with nothing else naming it)."""
+    if isinstance(data, dict):
+        if data.get("Ref") == "SystemName":
+            return True
+        sub = data.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str) and SYSTEM_NAME_PLACEHOLDER in text:
+            return True
+        return any(_uses_system_name(value) for value in data.values())
+    return isinstance(data, list) and any(_uses_system_name(item) for item in data)
+
+
+def _account_wide(config: Config) -> list[Any]:
+    """The resources that exist once per account and region: in the first stack only."""
+    if not config.first_stack:
+        return []
+    exclusions = config.registry.pull_time_exclusions if config.registry is not None else []
+    return [*pull_through_cache.resources(config.implicit.rules),
+            *creation_templates.resources(config.implicit.templates),
+            *registry_settings.resources(exclusions)]
 
 
 def stack_capacity(config: Config) -> tuple[int, int]:
@@ -91,7 +134,7 @@ def repository_bytes(config: Config, fmt: str = "yaml") -> dict[str, int]:
 def _check_counts(config: Config) -> None:
     count = len(config.repositories)
     others = ((1 if config.post_deploy_policy else 0) + notifications.resource_count(config)
-              + len(registry.resources(config)))
+              + len(registry.resources(config)) + len(_account_wide(config)))
     resources = count + others
     if resources > MAX_RESOURCES:
         fit = MAX_RESOURCES - others
@@ -117,6 +160,8 @@ def desired_metadata(repo: Repository) -> dict[str, Any]:
         meta["lifecyclePolicy"] = repo.policy.to_aws()
     if repo.access_policy:  # as in RepositoryPolicyText; post-deploy fills ${AWS::...} from the ARN
         meta["repositoryPolicy"] = repo.access_policy.to_cfn()
+    if repo.protect_in_use:  # post-deploy keeps shield tags on the images in use
+        meta["protectInUse"] = True
     return {METADATA_KEY: meta}
 
 
@@ -172,6 +217,7 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
                "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy"]
     if any(repo.access_policy for repo in config.repositories):
         actions += ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
+    actions += in_use_actions(config)
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -182,7 +228,13 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
              "Resource": Ref("AWS::StackId")},
         ],
     }
+    if config.in_use is not None and config.in_use.services:
+        # Discovery reads the whole account and region: these list and describe calls take "*".
+        document["Statement"].append({"Sid": "FindImagesInUse", "Effect": "Allow",
+                                      "Action": in_use.iam_actions(config.in_use.services), "Resource": "*"})
     if config.registry is not None and config.registry.via == "post-deploy":
+        # The SystemName the stack was deployed with decides the registry namespace.
+        document["Statement"][1]["Action"].append("cloudformation:DescribeStacks")
         # Registry-wide actions take no resource ARN: the account and region's one document.
         document["Statement"].append(
             {"Sid": "MergeThisConfigsRegistryPart", "Effect": "Allow",
@@ -190,9 +242,66 @@ def _post_deploy_policy(config: Config) -> iam.ManagedPolicy:
                         "ecr:DescribeRegistry", "ecr:PutReplicationConfiguration",
                         "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy"],
              "Resource": "*"})
+    document["Statement"] += _account_wide_statements(config)
     return iam.ManagedPolicy(POST_DEPLOY_POLICY_ID,
                              Description="Lets the pipeline run ecrgen post-deploy on this stack",
                              PolicyDocument=document)
+
+
+def _account_wide_statements(config: Config) -> list[dict[str, Any]]:
+    """What post-deploy needs for the sections that govern what ECR creates by itself and the
+    registry's singletons; nothing when none is used. Registry-wide actions take no resource ARN."""
+    registry_calls: list[str] = []
+    section = config.registry
+    if section is not None and section.via == "post-deploy":
+        if section.signing is not None:
+            registry_calls += ["ecr:GetSigningConfiguration", "ecr:PutSigningConfiguration"]
+        if section.account_settings.wanted():
+            registry_calls += ["ecr:GetAccountSetting", "ecr:PutAccountSetting"]
+        if section.pull_time_exclusions:
+            registry_calls += ["ecr:ListPullTimeUpdateExclusions"]
+    implicit = config.implicit if config.first_stack else None
+    roles: list[str] = []
+    if implicit and implicit.rules:
+        registry_calls += ["ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule"]
+        roles += [r.custom_role_arn for r in implicit.rules if r.custom_role_arn]
+    if implicit and implicit.templates:
+        registry_calls += ["ecr:DescribeRepositoryCreationTemplates", "ecr:UpdateRepositoryCreationTemplate"]
+        roles += [t.custom_role_arn for t in implicit.templates if t.custom_role_arn]
+    statements: list[dict[str, Any]] = []
+    if registry_calls:
+        statements.append({"Sid": "KeepRegistrySettings", "Effect": "Allow", "Action": registry_calls,
+                           "Resource": "*"})
+    if roles:  # an update that names a custom role passes it to ECR
+        statements.append({"Sid": "PassCustomRolesToEcr", "Effect": "Allow", "Action": "iam:PassRole",
+                           "Resource": sorted(set(roles))})
+    enforced = [t for t in implicit.templates if t.enforce_existing] if implicit else []
+    if enforced:
+        arn = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
+        actions = ["ecr:GetLifecyclePolicy", "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
+                   "ecr:PutLifecyclePolicy"]
+        if any(t.repository_policy for t in enforced):
+            actions += ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
+        under = [Sub(arn + ("*" if t.prefix == ROOT else normalized(t.prefix) + "/*")) for t in enforced]
+        statements += [
+            {"Sid": "ListRepositoriesEcrCreated", "Effect": "Allow", "Action": ["ecr:DescribeRepositories"],
+             "Resource": Sub(arn + "*")},
+            {"Sid": "EnforceTemplatesOnRepositoriesEcrCreated", "Effect": "Allow", "Action": actions,
+             "Resource": under}]
+    return statements
+
+
+def in_use_actions(config: Config) -> list[str]:
+    """The repository actions the in-use guard and protection need: the images to evaluate the
+    policy on; to keep shield tags, the manifest to tag (BatchGetImage), the tag (PutImage) and
+    taking a shield tag off an image no longer in use (BatchDeleteImage, never on a last tag)."""
+    actions = []
+    protected = any(repo.protect_in_use for repo in config.repositories)
+    if config.in_use is not None or protected:
+        actions.append("ecr:DescribeImages")
+    if protected:
+        actions += ["ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"]
+    return actions
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -238,13 +347,16 @@ class _Flow(dict):  # type: ignore[type-arg]
 
 
 _FLOW_KEYS = ("lifecyclePolicy", "repositoryPolicy")
+# Policy texts, as block literals: a repository's, and a creation template's two.
+_BLOCK_KEYS = ("LifecyclePolicyText", "LifecyclePolicy", "RepositoryPolicy")
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 
 
-_Dumper.add_representer(_Tagged, lambda d, v: d.represent_scalar(v.tag, v.value))
+_Dumper.add_representer(_Tagged, lambda d, v: d.represent_scalar(v.tag, v.value,
+                                                                  style="|" if "\n" in v.value else None))
 _Dumper.add_representer(_Block, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="|"))
 _Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
 
@@ -265,6 +377,6 @@ def _for_yaml(value: Any, key: str = "") -> Any:
         return {k: _for_yaml(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_for_yaml(item) for item in value]
-    if key == "LifecyclePolicyText" and isinstance(value, str):
+    if key in _BLOCK_KEYS and isinstance(value, str):
         return _Block(value)
     return value

@@ -1,5 +1,6 @@
 """The local AWS of every benchmark: a moto server on 127.0.0.1 with this process's AWS
-environment pointed at it (fake keys, no profile, no config files)."""
+environment pointed at it (fake keys, no profile, no config files), and optionally the tests'
+loopback fake in front of it for the ECR operations moto lacks (tests/implicit_fake.py)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ def start_local_aws() -> tuple[Any, Any, str]:
                       AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     os.environ.pop("AWS_PROFILE", None)
     return moto_local, proc, url
+
+
+def front_with_fake(url: str, page_size: int = 2) -> tuple[Any, Any]:
+    """The fault proxy with the in-memory fake of the operations moto lacks (pull-through cache
+    rules, creation templates, signing, account settings, pull-time exclusions) in front of
+    moto at `url`, and this process's AWS_ENDPOINT_URL pointed at it: (proxy, fake). Stop the
+    proxy with `proxy.stop()`."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from tests.fault_proxy import FaultProxy
+    from tests.implicit_fake import ImplicitFake
+
+    proxy = FaultProxy(url).start()
+    os.environ["AWS_ENDPOINT_URL"] = proxy.url
+    return proxy, ImplicitFake(proxy, page_size)

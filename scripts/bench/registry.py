@@ -30,7 +30,7 @@ registry:
     - destinations: [{region: eu-west-1}]
       prefixes: ["${SystemName}-ecr-"]
   policy_statements:
-    - Sid: ecrgen-${SystemName}-replicate-in
+    - Sid: ecrgen-${SystemName}-ReplicateIn
       Effect: Allow
       Principal: {AWS: "arn:aws:iam::111122223333:root"}
       Action: [ecr:ReplicateImage]

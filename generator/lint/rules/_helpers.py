@@ -6,7 +6,8 @@ A value that is an intrinsic function ecrgen cannot resolve (Ref, Sub with varia
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cfnlint.template import Template
@@ -16,6 +17,13 @@ from generator.base.errors import InputError
 from generator.model.metadata import METADATA_KEY
 
 REPOSITORY_TYPE = "AWS::ECR::Repository"
+CREATION_TEMPLATE_TYPE = "AWS::ECR::RepositoryCreationTemplate"
+PULL_THROUGH_CACHE_TYPE = "AWS::ECR::PullThroughCacheRule"
+# Where each resource type holds a policy: a creation template's are checked like a repository's.
+LIFECYCLE_POLICY = {REPOSITORY_TYPE: ("LifecyclePolicy", "LifecyclePolicyText"),
+                    CREATION_TEMPLATE_TYPE: ("LifecyclePolicy",)}
+REPOSITORY_POLICY = {REPOSITORY_TYPE: ("RepositoryPolicyText",),
+                     CREATION_TEMPLATE_TYPE: ("RepositoryPolicy",)}
 
 Path = list[str | int]
 
@@ -30,7 +38,9 @@ UNRESOLVED: Any = _Unresolved()
 
 def literal(value: Any) -> Any:
     """`value` itself, the text of an `Fn::Sub` without variables, or UNRESOLVED for any other
-    intrinsic function."""
+    intrinsic function. A YAML date is its text: CloudFormation has no dates."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, dict) and len(value) == 1:
         ((fn, arg),) = value.items()
         if fn == "Fn::Sub" and isinstance(arg, str) and "${" not in arg.replace("${!", ""):
@@ -83,11 +93,29 @@ class Repository:
         return value, path
 
 
-def repositories(cfn: Template) -> Iterator[Repository]:
-    """Every ECR repository resource whose properties are a literal mapping."""
-    for name, resource in cfn.get_resources([REPOSITORY_TYPE]).items():
+def repositories(cfn: Template, resource_type: str = REPOSITORY_TYPE) -> Iterator[Repository]:
+    """Every ECR repository resource (or other `resource_type`) whose properties are a literal mapping."""
+    for name, resource in cfn.get_resources([resource_type]).items():
         if isinstance(resource, dict) and isinstance(literal(resource.get("Properties", {})), dict):
             yield Repository(name, resource)
+
+
+def values_of(cfn: Template, where: Mapping[str, tuple[str, ...]],
+             sub_as_text: bool = False) -> Iterator[tuple[Repository, Any, Path]]:
+    """(resource, its policy, the policy's path) of every resource of a type in `where` (type ->
+    the property keys of its policy). With `sub_as_text`, a policy text in an `Fn::Sub` is read as
+    its text, as the repository policy rules read Fn::Sub values: `${AWS::AccountId}` stays a
+    placeholder in it."""
+    for resource_type, keys in where.items():
+        for resource in repositories(cfn, resource_type):
+            value, path = resource.prop(*keys)
+            if value is UNRESOLVED and sub_as_text:
+                raw = resource.resource["Properties"]
+                for key in keys:
+                    raw = raw.get(key) if isinstance(raw, dict) else None
+                text = raw.get("Fn::Sub") if isinstance(raw, dict) and len(raw) == 1 else None
+                value = text if isinstance(text, str) else UNRESOLVED
+            yield resource, value, path
 
 
 # --- policies written as JSON text ----------------------------------------------------------

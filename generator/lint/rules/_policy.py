@@ -19,7 +19,15 @@ from cfnlint.rules import RuleMatch
 from cfnlint.template import Template
 
 from generator.base.source import JSON_TOO_DEEP
-from generator.lint.rules._helpers import Path, Repository, repositories, text_lines, text_location
+from generator.base.template_body import scalar_text
+from generator.lint.rules._helpers import (
+    REPOSITORY_POLICY,
+    Path,
+    Repository,
+    text_lines,
+    text_location,
+    values_of,
+)
 from generator.model import access, repository_policy
 
 
@@ -42,10 +50,10 @@ class PolicyPart:
 
 def policy_matches(cfn: Template, messages: Callable[[PolicyPart], Iterable[str]]) -> list[RuleMatch]:
     """A match, at its statement's line, for each message `messages` has for a part of any
-    repository's policy: the loop every repository-policy rule shares."""
+    repository's (or creation template's) policy: the loop every repository-policy rule shares."""
     matches = []
-    for repo in repositories(cfn):
-        for part in policy_parts(repo):
+    for repo, value, path in values_of(cfn, REPOSITORY_POLICY, sub_as_text=True):
+        for part in policy_parts(repo, value, path):
             for message in messages(part):
                 match = RuleMatch(part.path, message)
                 if part.location:
@@ -54,9 +62,9 @@ def policy_matches(cfn: Template, messages: Callable[[PolicyPart], Iterable[str]
     return matches
 
 
-def policy_parts(repo: Repository) -> Iterator[PolicyPart]:
-    """The repository policy's statements, parsed one by one, and its problems, located."""
-    value, path = repo.prop("RepositoryPolicyText")
+def policy_parts(repo: Repository, value: Any, path: Path) -> Iterator[PolicyPart]:
+    """The repository policy's statements (`value`, at `path`), parsed one by one, and its
+    problems, located."""
     text = value if isinstance(value, str) else None
     if text is not None:
         try:
@@ -74,7 +82,9 @@ def policy_parts(repo: Repository) -> Iterator[PolicyPart]:
     statements = value.get("Statement")
     if _intrinsic(statements):
         return
-    problems = repository_policy.document_problems(_as_text(value))
+    # JSON text reaches ECR as written; a mapping as CloudFormation writes it out.
+    read = (lambda data: data) if text is not None else _as_text
+    problems = repository_policy.document_problems(read(value))
     if problems:
         yield PolicyPart(repo, None, path, problems=[p.describe() for p in problems])
     lines = text_lines(text) if text is not None else None
@@ -90,7 +100,7 @@ def policy_parts(repo: Repository) -> Iterator[PolicyPart]:
                                      if lines else None)
         part = PolicyPart(repo, index, where, location)
         try:
-            part.statement = repository_policy.parse_statement(_as_text(item), index)
+            part.statement = repository_policy.parse_statement(read(item), index)
         except repository_policy.PolicyError as exc:
             part.problems = [p.describe() for p in exc.problems]
         yield part
@@ -102,11 +112,13 @@ def _intrinsic(value: Any) -> bool:
 
 
 def _as_text(value: Any) -> Any:
-    """Intrinsic functions as the `${...}` text Fn::Sub would hold in their place."""
+    """Intrinsic functions as the `${...}` text Fn::Sub would hold in their place, and every
+    other scalar of a policy mapping as the text CloudFormation gives it: YAML reads an unquoted
+    `2012-10-17` as a date, `111122223333` as a number and `true` as a boolean."""
     if isinstance(value, list):
         return [_as_text(item) for item in value]
     if not isinstance(value, dict):
-        return value
+        return scalar_text(value)
     if _intrinsic(value):
         ((fn, arg),) = value.items()
         if fn == "Fn::Sub":
@@ -124,6 +136,12 @@ def _as_text(value: Any) -> Any:
 
 def grants(statement: repository_policy.Statement) -> bool:
     return statement.effect == "Allow"
+
+
+def everyone(statement: repository_policy.Statement) -> bool:
+    """The statement names every AWS principal (`"*"`, `{"AWS": "*"}`), or all but a few
+    (NotPrincipal)."""
+    return statement.not_principal or any(p in (("*", "*"), ("AWS", "*")) for p in statement.principals)
 
 
 def wildcard_actions(statement: repository_policy.Statement) -> list[str]:

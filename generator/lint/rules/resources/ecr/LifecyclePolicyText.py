@@ -1,4 +1,5 @@
-"""E9501: the lifecycle policy inside LifecyclePolicyText is one that ECR accepts."""
+"""E9501: the lifecycle policy inside LifecyclePolicyText (or a creation template's LifecyclePolicy)
+is one that ECR accepts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from cfnlint.template import Template
 
 from generator.base import source
 from generator.base.source import JSON_TOO_DEEP
-from generator.lint.rules._helpers import repositories, text_lines, text_location
+from generator.lint.rules._helpers import LIFECYCLE_POLICY, text_lines, text_location, values_of
 from generator.model import lifecycle
 
 
@@ -21,15 +22,15 @@ class LifecyclePolicyText(CloudFormationLintRule):
         "This rule parses it and checks ECR's lifecycle policy schema and every documented "
         "constraint (unique priorities, the 'any' rule last, tagStatus values, count types, "
         "archive rules, ...), one finding per problem, at the line of the offending rule when "
-        "the policy is a YAML block literal."
+        "the policy is a YAML block literal. A repository creation template's LifecyclePolicy, "
+        "which ECR gives every repository it creates, is checked the same way."
     )
     source_url = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html"
     tags = ("resources", "ecr", "lifecycle")
 
     def match(self, cfn: Template) -> list[RuleMatch]:
         matches = []
-        for repo in repositories(cfn):
-            text, path = repo.prop("LifecyclePolicy", "LifecyclePolicyText")
+        for _, text, path in values_of(cfn, LIFECYCLE_POLICY):
             if not isinstance(text, str):
                 continue
             for text_line, message in _problems(text):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from generator.lint.rules._helpers import literal, lookup, repositories
+from generator.lint.rules._policy import PolicyPart, everyone, other_principals, policy_matches
 from generator.model.policy_conditions import narrows_principal
 
 
@@ -16,62 +13,31 @@ class PublicRepositoryPolicy(CloudFormationLintRule):
     id = "E9506"
     shortdesc = "RepositoryPolicyText must not Allow Principal '*' without a Condition on who"
     description = (
-        "A statement with Effect Allow and Principal '*' (or {'AWS': '*'}) lets any AWS account "
-        "act on the repository, pull its images for a start, unless a Condition narrows who: "
-        "aws:PrincipalOrgID, aws:PrincipalAccount, aws:SourceVpce and the like, under an "
-        "operator that requires a match. A Condition such as aws:SecureTransport does not. "
+        "A statement with Effect Allow and Principal '*' (or {'AWS': '*'}), or with NotPrincipal, "
+        "lets any AWS account act on the repository, pull its images for a start, unless a "
+        "Condition narrows who: aws:PrincipalOrgID, aws:PrincipalAccount, aws:SourceVpce and the "
+        "like, under an operator that requires a match, with a value that leaves someone out. A "
+        "Condition such as aws:SecureTransport does not, nor does a wildcard that every "
+        "organization, account or ARN matches ('o-*', '????????????', 'arn:aws:iam::*:role/*'). "
         "Name the accounts, or add such a Condition."
     )
     source_url = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html"
     tags = ("resources", "ecr", "iam", "security")
 
     def match(self, cfn: Template) -> list[RuleMatch]:
-        matches = []
-        for repo in repositories(cfn):
-            policy, path = repo.prop("RepositoryPolicyText")
-            in_text = isinstance(policy, str)
-            if in_text:
-                policy = _json(policy)
-            statements = lookup(policy, ["Statement"])
-            many = isinstance(statements, list)
-            for index, statement in enumerate(statements if many else [statements]):
-                statement = literal(statement)
-                if not _public(statement):
-                    continue
-                # In JSON text there is no finer position than the property itself.
-                where = path if in_text else [*path, "Statement", *([index] if many else [])]
-                name = statement.get("Sid") or f"{index + 1}"
-                matches.append(RuleMatch(where, f"repository policy statement {name} allows Principal "
-                                         "'*' without a Condition on who (such as aws:PrincipalOrgID): "
-                                         "any AWS account can use this repository"))
-        return matches
+        return policy_matches(cfn, _messages)
 
 
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-
-
-def _public(statement: Any) -> bool:
-    """Effect Allow, Principal '*' or {'AWS': '*'} (alone or in a list), and no Condition that
-    narrows who. Deny statements never grant anything."""
-    if not isinstance(statement, dict) or lookup(statement, ["Effect"]) != "Allow":
-        return False
-    principal = lookup(statement, ["Principal"])
-    if isinstance(principal, dict):
-        principal = lookup(principal, ["AWS"])
-    principals = principal if isinstance(principal, list) else [principal]
-    if not any(literal(p) == "*" for p in principals):
-        return False
-    return not narrows_principal(_resolved(lookup(statement, ["Condition"])))
-
-
-def _resolved(condition: Any) -> Any:
-    """The Condition block with every intrinsic function down to its values as UNRESOLVED."""
-    if not isinstance(condition, dict):
-        return condition
-    resolved = {op: literal(entries) for op, entries in condition.items()}
-    return {op: {key: literal(value) for key, value in entries.items()} if isinstance(entries, dict)
-            else entries for op, entries in resolved.items()}
+def _messages(part: PolicyPart) -> list[str]:
+    """Deny statements never grant anything; a statement that cannot be read is E9511's."""
+    statement = part.statement
+    if statement is None or statement.effect != "Allow" or not everyone(statement):
+        return []
+    if narrows_principal(statement.to_aws().get("Condition")):
+        return []
+    who = other_principals(statement)[0] if statement.not_principal else "Principal '*'"
+    why = ("without a Condition on who (such as aws:PrincipalOrgID)" if not statement.conditions else
+           "and its Condition leaves no one out (a negated or ...IfExists operator, a key that is not "
+           "about who, or a value such as 'o-*' that every organization or account matches)")
+    return [f"repository policy statement {part.name} allows {who} {why}: any AWS account can use "
+            "this repository"]

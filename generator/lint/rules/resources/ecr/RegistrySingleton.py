@@ -6,16 +6,17 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
 SINGLETONS = ("AWS::ECR::RegistryScanningConfiguration", "AWS::ECR::ReplicationConfiguration",
-              "AWS::ECR::RegistryPolicy")
+              "AWS::ECR::RegistryPolicy", "AWS::ECR::SigningConfiguration")
 
 
 class RegistrySingleton(CloudFormationLintRule):
     id = "W9510"
     shortdesc = "Registry-wide ECR document owned by one stack"
     description = (
-        "AWS::ECR::RegistryScanningConfiguration, ReplicationConfiguration and RegistryPolicy each "
-        "hold the one document of the account and region. Deploying one replaces the whole document: "
-        "every other team's scanning filters, replication rules or policy statements are lost. Keep "
+        "AWS::ECR::RegistryScanningConfiguration, ReplicationConfiguration, RegistryPolicy and "
+        "SigningConfiguration each hold the one document of the account and region. Deploying one "
+        "replaces the whole document: every other team's scanning filters, replication rules, policy "
+        "statements or signing rules are lost. Keep "
         "them out of shared accounts, or let `ecrgen post-deploy` merge only this config's part "
         "(`registry:` in ecr.yaml without `via: template`)."
     )

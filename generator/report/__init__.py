@@ -1,0 +1,1 @@
+"""Registry figures, drawn as one HTML page, JSON or Markdown. May import: model, reconcile, base."""
