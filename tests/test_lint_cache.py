@@ -183,7 +183,7 @@ def test_least_recently_used_entries_go_first(tmp_path: Path) -> None:
 
 def test_entries_are_written_whole_or_not_at_all(lint_cache: Path) -> None:
     lint_many(fixture_templates("settings_weak.yaml", "deletion_policy.yaml"))
-    files = [path for path in (lint_cache / "lint").rglob("*") if path.is_file()]
+    files = sorted(path for path in (lint_cache / "lint").rglob("*") if path.is_file())
     assert files == entries(lint_cache)  # no temporary file left behind
     for path in files:
         assert json.loads(path.read_text())["key"] == path.stem

@@ -16,6 +16,7 @@ import pytest
 
 from generator.base.errors import InputError
 from generator.cli.progress import bar
+from generator.lint import helper as helper_module
 from generator.lint import pool, runner
 from tests.conftest import run_ecrgen
 from tests.test_lint_rules import FIXTURES, ROOT
@@ -242,7 +243,7 @@ def test_template_lint_of_a_killed_worker_is_exit_2(tmp_path: Path, monkeypatch:
 def test_a_helper_that_dies_fails_every_template_it_had() -> None:
     jobs = [runner.Job((FIXTURES / name).read_text(), name, strict=True)
             for name in ("settings_weak.yaml", "deletion_policy.yaml")]
-    with runner.helping(2) as helper:
+    with helper_module.helping(2) as helper:
         assert helper is not None
         os.kill(helper._process.pid, signal.SIGKILL)
         assert helper.run(jobs, runner.Options(), 2, lambda index: None) == [pool.Crash(-signal.SIGKILL)] * 2
@@ -250,10 +251,10 @@ def test_a_helper_that_dies_fails_every_template_it_had() -> None:
 
 def test_bad_input_found_in_the_helper_is_bad_input_here() -> None:
     jobs = [runner.Job((FIXTURES / "settings_weak.yaml").read_text(), "t.yaml", strict=True)]
-    with runner.helping(2) as helper, pytest.raises(InputError, match="knows no region 'nowhere-1'"):
+    with helper_module.helping(2) as helper, pytest.raises(InputError, match="knows no region 'nowhere-1'"):
         helper.run(jobs, runner.Options(regions=("nowhere-1",)), 2, lambda index: None)
 
 
 def test_jobs_1_has_no_helper() -> None:
-    with runner.helping(1) as helper:
+    with helper_module.helping(1) as helper:
         assert helper is None

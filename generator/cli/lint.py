@@ -28,8 +28,8 @@ def lint(
                                "json: {findings, unreadable, summary} on stdout."),
     include_checks: list[str] = typer.Option([], "--include-checks", "-c", metavar="RULES",
                                              help="As cfn-lint's: also run these rules (ids or prefixes, "
-                                                  "comma-separated or repeated), such as opt-in ones. "
-                                                  "Informational rules (I) always run."),
+                                                  "comma-separated or repeated). ecrgen runs every E, W "
+                                                  "and I rule already."),
     ignore_checks: list[str] = typer.Option([], "--ignore-checks", "-i", metavar="RULES",
                                             help="As cfn-lint's: skip these rules (ids or prefixes)."),
     regions: list[str] = typer.Option([], "--regions", "-r", metavar="REGIONS",
@@ -103,13 +103,14 @@ def _no_values_as_paths(paths: list[Path]) -> None:
     PATH. Refuse a PATH that does not exist and reads as a rule id or a region, saying why."""
     for path in paths:
         name = str(path)
-        if not path.exists() and re.fullmatch(r"[EWI]\d{1,4}|[a-z]{2}(-[a-z]+)+-\d|ALL_REGIONS", name):
+        if not path.exists() and re.fullmatch(r"[EWI]\d{1,4}|[a-z]{2,4}(-[a-z]+)+-\d|ALL_REGIONS", name):
             raise InputError(name, Problem("no such file; it reads as a rule id or a region: give several "
                                            "with commas (--ignore-checks W3005,W3010) or repeat the option, "
                                            "as one value follows each option here", field="PATH"))
 
 
 def warn_cache(error: str | None) -> None:
+    """One warning on stderr when the lint cache could not be written; the lint went on without it."""
     if error:
         typer.echo(f"warning: the lint cache was not written ({error}); set ECRGEN_CACHE_DIR to a "
                    "writable folder, or lint with --no-cache", err=True)

@@ -13,7 +13,7 @@ from generator.base.errors import InputError
 from generator.base.wording import plural
 
 if TYPE_CHECKING:
-    from generator.lint.runner import Helper
+    from generator.lint.helper import Helper
 
 
 class Format(StrEnum):
@@ -45,7 +45,7 @@ def template(
     linted: its worker process died).
     """
     from generator.lint import pool
-    from generator.lint.runner import helping
+    from generator.lint.helper import helping
 
     jobs = jobs or pool.usable_cores()
     # cfn-lint loads in a helper process meanwhile, unless there is nothing to lint.
@@ -104,7 +104,7 @@ def _write_and_lint(config: Path, out: str | None, fmt: Format, no_lint: bool, j
     names = [str(part.path) if out != "-" else "<stdout>" for part in rendered]
     with bar("linting", len(rendered)) as done:
         linted = lint_many([Template(name, part.text) for name, part in zip(names, rendered, strict=True)],
-                           jobs=jobs, cache=not no_cache, done=done, helper=helper)
+                           jobs=jobs, cache=not no_cache, done=done, run=helper.run if helper else None)
     warn_cache(linted.cache_error)
     worst = 0
     for name, outcome in zip(names, linted.outcomes, strict=True):

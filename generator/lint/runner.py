@@ -6,21 +6,18 @@ loads them, once per process. Imported only by the commands that lint: cfn-lint 
 
 `lint_many` lints several templates: each template's exact bytes are looked up in the lint cache
 (`cache.py`) first, identical ones are linted once, and the rest are linted on a pool of worker
-processes (`pool.py`), one template per task, largest first. Whatever the path, the outcomes are
+processes (`pool.py`) or by a helper that loaded cfn-lint meanwhile (`helper.py`), one template
+per task, largest first. Whatever the path, the outcomes are
 the ones `check` gives one template at a time, in the order the templates were given.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import re
-import signal
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -184,6 +181,10 @@ def lint_path(path: Path | str) -> list[Finding]:
     return list(outcome.findings)
 
 
+# run_jobs, or what runs it elsewhere: (jobs, options, how many at once, done(index)) -> outcomes
+RunJobs = Callable[[list["Job"], "Options", int, Callable[[int], None]], list["Outcome | pool.Crash"]]
+
+
 @dataclass(frozen=True)
 class Linted:
     """What `lint_many` gave: each template's outcome, in order; how many templates it linted
@@ -196,14 +197,15 @@ class Linted:
 
 
 def lint_many(templates: Sequence[Template], options: Options = Options(), jobs: int = 1, cache: bool = True,
-              done: Callable[[], None] = lambda: None, helper: Helper | None = None) -> Linted:
+              done: Callable[[], None] = lambda: None, run: RunJobs | None = None) -> Linted:
     """The outcome of each template, in order, exactly as `check` gives it one at a time.
 
     A template's bytes already linted with the same cfn-lint, rules and options come from the
     cache (unless `cache` is False, or `.cfnlintrc` names files the cache cannot follow);
     identical templates are linted once; the others on up to `jobs` worker processes (in this
-    process when only one is left to lint, or `jobs` is 1), or by `helper`, which was loading
-    cfn-lint meanwhile. `done()` is called as each template's outcome is known.
+    process when only one is left to lint, or `jobs` is 1), or by `run` instead of `run_jobs`
+    here (a Helper's, which was loading cfn-lint meanwhile). `done()` is called as each
+    template's outcome is known.
     """
     store, fingerprint = _cache(options) if cache else (None, "")
     outcomes: dict[int, Outcome] = {}
@@ -228,8 +230,8 @@ def lint_many(templates: Sequence[Template], options: Options = Options(), jobs:
         waiting.setdefault(key, []).append(index)
     # Largest first, so that the last template to finish is a small one.
     keys = sorted(work, key=lambda key: -len(work[key].text))
-    run = helper.run if helper else _run
-    results = run([work[key] for key in keys], options, jobs, lambda i: [done() for _ in waiting[keys[i]]])
+    results = (run or run_jobs)([work[key] for key in keys], options, jobs,
+                                lambda i: [done() for _ in waiting[keys[i]]])
     for key, result in zip(keys, results, strict=True):
         if isinstance(result, pool.Crash):
             crashed = f"not linted: the worker process linting it {result.describe()}"
@@ -254,8 +256,8 @@ def _cache(options: Options) -> tuple[lint_cache.LintCache | None, str]:
     return lint_cache.LintCache(lint_cache.default_dir()), lint_cache.fingerprint(settings, rc)
 
 
-def _run(work: list[Job], options: Options, jobs: int,
-         done: Callable[[int], None]) -> list[Outcome | pool.Crash]:
+def run_jobs(work: list[Job], options: Options, jobs: int,
+             done: Callable[[int], None]) -> list[Outcome | pool.Crash]:
     """`check` of each job: here, one after another, or on a pool of workers that fork from this
     process once it holds cfn-lint and the rules, which they then share instead of loading."""
     if not work:
@@ -267,7 +269,7 @@ def _run(work: list[Job], options: Options, jobs: int,
             results.append(check(job))
             done(index)
         return results
-    _rules()
+    load_rules()
     # What is loaded now lives as long as the workers: frozen, their garbage collections skip it
     # (and leave its memory pages shared).
     gc.freeze()
@@ -277,94 +279,16 @@ def _run(work: list[Job], options: Options, jobs: int,
         gc.unfreeze()
 
 
-class Helper:
-    """A process that loads cfn-lint and the rules while this one renders, then lints for it.
-
-    Forked before rendering (by `ecrgen template`), it holds cfn-lint and the rules by the time
-    the templates are ready, and runs `_run` for `lint_many`: one template itself, several on a
-    pool whose workers fork from it and share what it loaded. Loading (about 1.2 s) and
-    rendering, each on a core of its own, no longer add up. Unused, because every template came
-    from the cache, it is ended. Start it with `helping`.
-    """
-
-    def __init__(self) -> None:
-        pool.flush()
-        self._conn, theirs = pool.CONTEXT.Pipe()
-        self._process = pool.CONTEXT.Process(target=_help, args=(theirs,))  # not a daemon: it has children
-        self._process.start()
-        theirs.close()
-
-    def close(self) -> None:
-        """End it, and with it any workers it still has (SIGTERM: its pool stops them)."""
-        self._process.terminate()
-        self._process.join(pool.STOP_SECONDS)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        self._conn.close()
-
-    def run(self, work: list[Job], options: Options, jobs: int,
-            done: Callable[[int], None]) -> list[Outcome | pool.Crash]:
-        """`_run` in the helper: its outcomes, a Crash for each job it did not finish if it died."""
-        if not work:
-            return []
-        with contextlib.suppress(OSError):  # if it died, its sentinel says so below
-            self._conn.send((work, options, jobs))
-        while True:
-            wait([self._conn, self._process.sentinel])
-            try:
-                if not self._conn.poll():  # nothing to read: it died (its workers may hold the pipe open)
-                    raise EOFError
-                kind, value = self._conn.recv()
-            except (EOFError, OSError):
-                self._process.join()
-                return [pool.Crash(self._process.exitcode)] * len(work)
-            if kind == "done":
-                done(value)
-            elif kind == "bad input":
-                raise InputError(*value)
-            else:
-                return value
-
-
-@contextlib.contextmanager
-def helping(jobs: int) -> Iterator[Helper | None]:
-    """A Helper for the time of the `with`; None with `jobs` 1 (the serial path, in this process
-    only) or where workers cannot fork."""
-    if jobs == 1 or not pool.FORK:
-        yield None
-        return
-    helper = Helper()
-    try:
-        yield helper
-    finally:
-        helper.close()
-
-
-def _help(conn: Connection) -> None:
-    """The helper: load cfn-lint and the rules, lint one batch (reporting each job done), exit."""
-    pool.quiet_on_interrupt()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwinds: the pool ends its workers
-    _rules()
-    request = conn.recv()
-    try:
-        results = _run(*request, done=lambda index: conn.send(("done", index)))
-    except InputError as exc:
-        conn.send(("bad input", (exc.source, exc.problems)))
-        return
-    conn.send(("results", results))
-
-
 def _lint(template: dict[str, Any], job: Job) -> list[Finding]:
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner import run_template_by_data
 
     config = ConfigMixIn(**job.options.settings(job.text))
-    return _findings(run_template_by_data(template, config, _rules()), job.filename)
+    return _findings(run_template_by_data(template, config, load_rules()), job.filename)
 
 
 @functools.cache
-def _rules() -> Rules:
+def load_rules() -> Rules:
     """cfn-lint's rules plus ecrgen's, loaded from their folders as the cfn-lint command does."""
     from cfnlint.config import ConfigMixIn
     from cfnlint.rules import Rules
