@@ -95,6 +95,15 @@ def short_throttling_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.05)
 
 
+@pytest.fixture(autouse=True)
+def lint_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's lint cache in a folder of its own (ECRGEN_CACHE_DIR, which `ecrgen` children
+    inherit): the suite never writes to the user's home, and no test sees another's entries."""
+    folder = tmp_path_factory.mktemp("ecrgen-cache")
+    monkeypatch.setenv("ECRGEN_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture()
 def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty local AWS account; boto3 in this process and in `ecrgen` children talks to it."""

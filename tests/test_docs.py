@@ -88,6 +88,8 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "ecrgen lint templates/ecr.yaml examples/MyStack.template.json":
         (0, "examples/MyStack.template.json:7:6: W9502 repository ApiRepository3F2A1C7E"),
     "ecrgen lint --format json templates/*.yaml": (0, '"findings": []'),
+    "ecrgen lint --ignore-checks W9503 --regions us-east-1,eu-west-1 templates/ecr.yaml": (0, None),
+    "ecrgen lint --jobs 1 --no-cache templates/*.yaml": (0, None),
     'cfn-lint templates/ecr.yaml --append-rules "$(ecrgen lint --rules-dir)" --include-checks I': (0, None),
     "pre-commit run ecrgen-lint --all-files": (0, "Passed"),
     # docs/post-deploy.md (the stacks exist: SETUP)

@@ -1,4 +1,4 @@
-"""Progress on stderr for long runs, shared by `post-deploy` and `report`."""
+"""Progress on stderr for long runs, shared by `post-deploy` and `report`, and `lint`'s bar."""
 
 from __future__ import annotations
 
@@ -35,3 +35,18 @@ def show_progress(repositories: int) -> Iterator[Start]:
             return lambda n: bar.advance(task, n)
 
         yield start
+
+
+@contextmanager
+def bar(what: str, total: int) -> Iterator[Callable[[], None]]:
+    """A bar on stderr while `total` (2 or more) things are done, at a terminal; nothing in a pipe
+    or log. Gives the callback to call as each is done."""
+    if total < 2 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda: progress.advance(task)

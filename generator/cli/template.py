@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from generator.base.errors import InputError
 from generator.base.wording import plural
+
+if TYPE_CHECKING:
+    from generator.lint.helper import Helper
 
 
 class Format(StrEnum):
@@ -25,14 +29,32 @@ def template(
                                  "beside it: ecr-01.yaml, ecr-02.yaml ... and the index ecr.stacks.json."),
     fmt: Format = typer.Option(Format.yaml, "--format", "-f", help="Template format."),
     no_lint: bool = typer.Option(False, "--no-lint", help="Skip linting the written template."),
+    jobs: int = typer.Option(None, "--jobs", "-j", min=1, show_default="the usable cores",
+                             help="Templates linted at once, each in a worker process; 1: one after "
+                                  "another, in this process."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Lint every template again: neither read nor "
+                                  "write the lint cache (see docs/lint.md)."),
 ) -> None:
     """Write the CloudFormation template for every repository in ecr.yaml, then lint it.
 
     More repositories than one stack holds (or `max_per_stack`) make one template per stack,
-    assigned so that no repository ever moves between stacks (see README).
+    assigned so that no repository ever moves between stacks (see README). They are linted at
+    once, and a template whose exact bytes were linted before is not linted again (`ecrgen lint`).
 
-    Exit codes: 0 written and clean, 1 lint errors, 2 bad input.
+    Exit codes: 0 written and clean, 1 lint errors, 2 bad input (or a template that could not be
+    linted: its worker process died).
     """
+    from generator.lint import pool
+    from generator.lint.helper import helping
+
+    jobs = jobs or pool.usable_cores()
+    # cfn-lint loads in a helper process meanwhile, unless there is nothing to lint.
+    with helping(jobs if not no_lint else 1) as helper:
+        _write_and_lint(config, out, fmt, no_lint, jobs, no_cache, helper)
+
+
+def _write_and_lint(config: Path, out: str | None, fmt: Format, no_lint: bool, jobs: int, no_cache: bool,
+                    helper: Helper | None) -> None:
     from generator.base.fileio import write_atomic
     from generator.model import config as config_module
     from generator.model import stack_limits
@@ -75,13 +97,22 @@ def template(
                 typer.echo(f"warning: {part.path.name} is {size:,} bytes, over the {direct_limit:,} that a "
                            "direct deploy accepts: `aws cloudformation deploy` needs --s3-bucket", err=True)
         return
-    from generator.lint.runner import lint_text
+    from generator.cli.lint import warn_cache
+    from generator.cli.progress import bar
+    from generator.lint.runner import Template, lint_many
 
-    errors = False
-    for part in rendered:
-        findings = lint_text(part.text, str(part.path) if out != "-" else "<stdout>")
-        for finding in findings:
+    names = [str(part.path) if out != "-" else "<stdout>" for part in rendered]
+    with bar("linting", len(rendered)) as done:
+        linted = lint_many([Template(name, part.text) for name, part in zip(names, rendered, strict=True)],
+                           jobs=jobs, cache=not no_cache, done=done, run=helper.run if helper else None)
+    warn_cache(linted.cache_error)
+    worst = 0
+    for name, outcome in zip(names, linted.outcomes, strict=True):
+        for finding in outcome.findings:
             typer.echo(finding.render(), err=True)
-        errors = errors or any(f.level == "error" for f in findings)
-    if errors:
-        raise typer.Exit(1)
+        error = outcome.error(name)
+        if error:
+            typer.echo(error.render(), err=True)
+        worst = max(worst, 2 if error else 1 if any(f.level == "error" for f in outcome.findings) else 0)
+    if worst:
+        raise typer.Exit(worst)

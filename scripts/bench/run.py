@@ -18,8 +18,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 # Quick first; the whole run takes a few minutes on a quiet machine.
-BENCHMARKS = ("startup", "template", "lint", "preview", "post_deploy", "registry", "findings", "fleet",
-              "import_", "report", "in_use", "implicit")
+BENCHMARKS = ("startup", "template", "lint", "template_lint", "preview", "post_deploy", "registry",
+              "findings", "fleet", "import_", "report", "in_use", "implicit")
 TIMEOUT_SECONDS = 900
 
 

@@ -29,6 +29,13 @@ def wall_time(command: list[str]) -> float:
     return elapsed
 
 
+def with_cache(command: list[str], cache: Path, snapshot: Path | None = None) -> list[str]:
+    """`command` run with ecrgen's lint cache in `cache`, emptied first (cold), or first made a copy
+    of `snapshot` (warm, as an earlier run left it): each run starts from the same cache."""
+    restore = f'cp -a "{snapshot}" "$0" && ' if snapshot else ""
+    return ["sh", "-c", f'rm -rf "$0" && {restore}ECRGEN_CACHE_DIR="$0" exec "$@"', str(cache), *command]
+
+
 def medians(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
     """Median wall time of each command over `repeat` alternating rounds (after one warm-up)."""
     times: dict[str, list[float]] = {name: [] for name in commands}
