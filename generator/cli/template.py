@@ -44,12 +44,16 @@ def template(
     Exit codes: 0 written and clean, 1 lint errors, 2 bad input (or a template that could not be
     linted: its worker process died).
     """
+    if no_lint:
+        if jobs is not None or no_cache:
+            raise InputError("template", "--jobs and --no-cache say how to lint; not with --no-lint")
+        _write_and_lint(config, out, fmt, no_lint, 1, no_cache, None)
+        return
     from generator.lint import pool
     from generator.lint.helper import helping
 
     jobs = jobs or pool.usable_cores()
-    # cfn-lint loads in a helper process meanwhile, unless there is nothing to lint.
-    with helping(jobs if not no_lint else 1) as helper:
+    with helping(jobs) as helper:  # cfn-lint loads in a helper process meanwhile
         _write_and_lint(config, out, fmt, no_lint, jobs, no_cache, helper)
 
 
