@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from generator.base import template_body
 from generator.base.errors import InputError
 from generator.lint.runner import lint_text
-from generator.model import config, effective_scan, registry
+from generator.model import config, effective_scan, registry, registry_metadata
 from generator.model.repository import SYSTEM_NAME_PATTERN
 from generator.render import template
 
@@ -75,7 +75,7 @@ def test_the_template_carries_the_part_for_post_deploy(cfg: config.Config) -> No
     assert [f.render() for f in lint_text(body, "t.yaml") if f.level == "error"] == []
     assert "W9510" not in {f.rule_id for f in lint_text(body, "t.yaml")}
     parsed = template_body.parse(body, "stack s")
-    assert registry.from_template(parsed, "stack s") == part_of(cfg)
+    assert registry_metadata.from_template(parsed, "stack s") == part_of(cfg)
     assert "${SystemName}" not in str(parsed["Metadata"])  # CloudFormation resolves nothing there
 
 
@@ -95,18 +95,18 @@ def test_via_template_emits_the_singletons_and_warns(cfg: config.Config, tmp_pat
     findings = lint_text(body, "t.yaml")
     assert [f.rule_id for f in findings if f.rule_id == "W9510"] == ["W9510"] * 3
     assert not [f for f in findings if f.level == "error"]
-    assert registry.from_template(parsed, "s") is None  # CloudFormation owns it: post-deploy leaves it
+    assert registry_metadata.from_template(parsed, "s") is None  # CloudFormation owns it: post-deploy leaves it
 
 
 def test_a_damaged_registry_in_a_deployed_template_is_bad_input() -> None:
     meta = {"Metadata": {"ecrgen": {"system_name": "a", "name_pattern": "a-{name}",
                                     "registry": {"scanning": {"scan_on_push": ["b-*"]}}}}}
     with pytest.raises(InputError, match=r"Metadata.ecrgen.registry.scanning.scan_on_push\[0\]: 'b-\*' is outside"):
-        registry.from_template(meta, "stack s")
+        registry_metadata.from_template(meta, "stack s")
     meta["Metadata"]["ecrgen"]["registry"] = {"scaning": {}}
     with pytest.raises(InputError, match=r"stack s: Metadata.ecrgen.registry.scaning"):
-        registry.from_template(meta, "stack s")
-    assert registry.from_template({"Resources": {}}, "s") is None
+        registry_metadata.from_template(meta, "stack s")
+    assert registry_metadata.from_template({"Resources": {}}, "s") is None
 
 
 # The table of the ECR user guide, "Filters to choose which repositories are scanned".

@@ -7,7 +7,7 @@ from typing import Any
 from generator.aws.client import error_code, unreadable_reply
 from generator.base import template_body
 from generator.base.errors import InputError
-from generator.model import implicit, registry
+from generator.model import implicit, registry, registry_metadata
 from generator.reconcile import desired
 
 
@@ -49,7 +49,7 @@ def read_whole_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySetti
             and resource.get("ResourceStatus") != "DELETE_COMPLETE"
         }
         described = (cfn.describe_stacks(StackName=stack)["Stacks"][0]
-                     if desired.needs_stack_values(template) or registry.in_template(template)
+                     if desired.needs_stack_values(template) or registry_metadata.in_template(template)
                      or implicit.in_template(template) else None)
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
@@ -62,5 +62,5 @@ def read_whole_stack(cfn: Any, stack: str) -> tuple[list[desired.RepositorySetti
     system_name = next((p.get("ParameterValue") for p in (described or {}).get("Parameters") or []
                         if p.get("ParameterKey") == "SystemName"), None)
     return (desired.from_template(template, names, where, described),
-            registry.from_template(template, where, system_name),
+            registry_metadata.from_template(template, where, system_name),
             implicit.from_template(template, where, system_name))

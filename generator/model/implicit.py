@@ -73,7 +73,7 @@ class Implicit:
 
     def to_metadata(self) -> dict[str, Any]:
         """What the template's top-level `Metadata.ecrgen` records for post-deploy, as the registry
-        part is recorded (`generator.model.registry.to_metadata`): every `${...}` written as its
+        part is recorded (`generator.model.registry_metadata.to_metadata`): every `${...}` written as its
         literal form `${!...}`, and `${SystemName}` filled in by post-deploy with the value the
         stack was deployed with."""
         out: dict[str, Any] = {}

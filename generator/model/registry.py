@@ -10,8 +10,9 @@ starts like that but also lies in the namespace of a longer SystemName (`myapp-e
 most one owner, and no config's namespace holds another's. `registry_merge` splices that part
 into a live document without touching anything else.
 
-Pure: the model, its resolution into a `Part` (for one account and region), and the part in a
-template's Metadata; `effective_scan` says which setting actually scans a repository.
+Pure: the model and its resolution into a `Part` (for one account and region);
+`registry_metadata` carries the part in a template's Metadata, `effective_scan` says which setting
+actually scans a repository.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_, dotted
-from generator.model.metadata import METADATA_KEY
 from generator.model.registry_settings import (
     AccountSettings,
     PullTimeExclusions,
@@ -150,7 +150,7 @@ class Part:
                                 "other target"))
             if kept:
                 rules.append(Replication(kept, rule.prefixes))
-        statements = tuple(_map_strings(dict(statement), fill) for statement in self.statements)
+        statements = tuple(map_strings(dict(statement), fill) for statement in self.statements)
         return replace(self, replication=tuple(rules), statements=statements), dropped
 
     def longer_owner(self, value: str, sid: bool = False) -> str | None:
@@ -333,7 +333,7 @@ def _camel(text: str) -> str:
 
 def _substituted(value: Any, system_name: str) -> Any:
     """`${SystemName}` filled in every string of a statement; other `${...}` (policy variables) kept."""
-    return _map_strings(value, lambda text: text.replace(SYSTEM_NAME_PLACEHOLDER, system_name))
+    return map_strings(value, lambda text: text.replace(SYSTEM_NAME_PLACEHOLDER, system_name))
 
 
 def _strings(value: Any, at: Path_ = ()) -> list[tuple[Path_, str]]:
@@ -344,14 +344,14 @@ def _strings(value: Any, at: Path_ = ()) -> list[tuple[Path_, str]]:
     return [found for key, item in items for found in _strings(item, (*at, key))]
 
 
-def _map_strings(value: Any, fn: Any) -> Any:
+def map_strings(value: Any, fn: Any) -> Any:
     """`value` with `fn` applied to every string in it, at any depth (keys aside)."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, list):
-        return [_map_strings(item, fn) for item in value]
+        return [map_strings(item, fn) for item in value]
     if isinstance(value, dict):
-        return {key: _map_strings(item, fn) for key, item in value.items()}
+        return {key: map_strings(item, fn) for key, item in value.items()}
     return value
 
 
@@ -384,64 +384,3 @@ def distinct(parts: Sequence[Part]) -> list[Part]:
         if not same:
             out.append(part)
     return out
-
-
-# --- in a template's Metadata, for post-deploy --stack-name ---------------------------------
-
-def to_metadata(section: RegistrySection, system_name: str, name_pattern: str) -> dict[str, Any]:
-    """What the template's top-level `Metadata.ecrgen` records: the section as in ecr.yaml, with
-    the config's SystemName and the name_pattern that decide its namespace.
-
-    CloudFormation resolves nothing in Metadata, so every `${...}` is written as its literal form
-    `${!...}` (cfn-lint would otherwise take `${AWS::Region}` for a missing Fn::Sub), and
-    post-deploy fills `${SystemName}` with the value the stack was deployed with."""
-    data = {"system_name": system_name, "name_pattern": name_pattern,
-            "registry": section.model_dump(mode="json", exclude_defaults=True)}
-    return _map_strings(data, lambda text: text.replace("${", "${!"))  # type: ignore[no-any-return]
-
-
-def from_template(template: Mapping[str, Any], where: str, system_name: str | None = None) -> Part | None:
-    """The part a deployed template asks post-deploy to reconcile; None when there is none (or
-    when the template sets the registry itself, `via: template`).
-
-    `system_name` is the stack's SystemName parameter as deployed (None: the template's own).
-    A template written before ecrgen kept `${SystemName}` in its Metadata names the config's
-    SystemName instead: when that differs from the deployed one, it is refused, not guessed."""
-    meta = in_template(template)
-    if meta is None:
-        return None
-    at: Path_ = ("Metadata", METADATA_KEY)
-    meta = _map_strings(meta, lambda text: text.replace("${!", "${"))
-    names = [meta.get(key) for key in ("system_name", "name_pattern")]
-    if not all(isinstance(value, str) for value in names):
-        raise InputError(where, Problem("must be a string", dotted((*at, "system_name"))))
-    ownership = meta.get("owner", "namespace")
-    try:
-        section = RegistrySection.model_validate(meta["registry"])
-    except ValidationError as exc:
-        raise InputError(where, [Problem(err["msg"], dotted((*at, "registry", *err["loc"])))
-                                 for err in exc.errors()]) from None
-    if section.via == "template":
-        return None
-    written_for, name_pattern = names
-    system = system_name or written_for
-    if system != written_for:
-        refusal = (f"the stack was deployed with SystemName={system}, but the registry part in its "
-                   f"template's {dotted(at)} names SystemName {written_for} (a template from an older "
-                   "ecrgen): run `ecrgen template` and deploy again, or `ecrgen post-deploy --config "
-                   f"ecr.yaml --system-name {system}`")
-        if SYSTEM_NAME_PLACEHOLDER not in name_pattern and written_for in name_pattern:
-            raise InputError(where, refusal)
-        try:
-            return resolve(section, name_pattern, system, at=(*at, "registry"), source=where,
-                           ownership=ownership)
-        except InputError:
-            raise InputError(where, refusal) from None
-    return resolve(section, name_pattern, system, at=(*at, "registry"), source=where, ownership=ownership)
-
-
-def in_template(template: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The template's `Metadata.ecrgen` when it holds a registry part, else None."""
-    meta = template.get("Metadata")
-    meta = meta.get(METADATA_KEY) if isinstance(meta, Mapping) else None
-    return meta if isinstance(meta, Mapping) and "registry" in meta else None

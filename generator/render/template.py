@@ -21,7 +21,7 @@ from generator.model.config import Config
 from generator.model.creation_templates import normalized
 from generator.model.metadata import METADATA_KEY
 from generator.model.pull_through_cache import ROOT
-from generator.model.registry import to_metadata
+from generator.model.registry_metadata import to_metadata
 from generator.model.repository import SYSTEM_NAME_PATTERN, SYSTEM_NAME_PLACEHOLDER, Repository
 from generator.model.stack_limits import MAX_BODY_BYTES, MAX_OUTPUTS, MAX_RESOURCES, TemplateLimitError
 from generator.render import (
