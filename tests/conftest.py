@@ -105,6 +105,19 @@ def lint_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 
 
 @pytest.fixture()
+def stubbed_ecr() -> Iterator[tuple[Any, Any]]:
+    """An ECR client whose every call a test answers with botocore's Stubber (for what moto cannot
+    do); the test fails when a stubbed answer was never asked for."""
+    import boto3
+    from botocore.stub import Stubber
+
+    ecr = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    with Stubber(ecr) as stub:
+        yield ecr, stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture()
 def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty local AWS account; boto3 in this process and in `ecrgen` children talks to it."""
     moto_local.reset(moto_server)

@@ -4,12 +4,9 @@ model): every page read with the largest page size, then one Update or Put per d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import boto3
-import pytest
 from botocore.stub import Stubber
 
 from generator.aws import implicit as aws_implicit
@@ -35,14 +32,6 @@ PART = Part("myapp-ecr-", "ecrgen-myapp-", None, (), (), (), (),
                                  ("myapp-ecr-*",)),),
             account_settings=(("BASIC_SCAN_TYPE_VERSION", "AWS_NATIVE"),),
             pull_time_exclusions=("arn:aws:iam::123456789012:role/scanner",))
-
-
-@pytest.fixture()
-def stubbed() -> Iterator[tuple[Any, Stubber]]:
-    ecr = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
-    with Stubber(ecr) as stub:
-        yield ecr, stub
-        stub.assert_no_pending_responses()
 
 
 def reads(stub: Stubber, rule: dict[str, Any], template: dict[str, Any]) -> None:
@@ -71,8 +60,8 @@ def live_template(**changes: Any) -> dict[str, Any]:
     return {**TEMPLATE.to_api(f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/x"), **changes}
 
 
-def test_every_page_is_read_and_a_converged_registry_gets_no_write(stubbed: tuple[Any, Stubber]) -> None:
-    ecr, stub = stubbed
+def test_every_page_is_read_and_a_converged_registry_gets_no_write(stubbed_ecr: tuple[Any, Stubber]) -> None:
+    ecr, stub = stubbed_ecr
     converged = replace(PART, account_settings=(("BASIC_SCAN_TYPE_VERSION", "CLAIR"),), signing=())
     reads(stub, {"ecrRepositoryPrefix": "myapp-ecr-hub", "registryId": ACCOUNT, "upstreamRegistry": "docker-hub",
                  "upstreamRegistryUrl": "registry-1.docker.io", "credentialArn": SECRET + "-AbCdEf"},
@@ -85,8 +74,8 @@ def test_every_page_is_read_and_a_converged_registry_gets_no_write(stubbed: tupl
     assert section["pullTimeExclusions"]["status"] == "in-sync"  # found on the second page
 
 
-def test_each_drifted_entry_gets_its_one_write(stubbed: tuple[Any, Stubber]) -> None:
-    ecr, stub = stubbed
+def test_each_drifted_entry_gets_its_one_write(stubbed_ecr: tuple[Any, Stubber]) -> None:
+    ecr, stub = stubbed_ecr
     reads(stub, {"ecrRepositoryPrefix": "myapp-ecr-hub", "registryId": ACCOUNT, "upstreamRegistry": "docker-hub",
                  "upstreamRegistryUrl": "registry-1.docker.io",
                  "credentialArn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-pullthroughcache/old"},
@@ -110,8 +99,8 @@ def test_each_drifted_entry_gets_its_one_write(stubbed: tuple[Any, Stubber]) -> 
     assert section["accountSettings"]["status"] == section["signing"]["status"] == "changed"
 
 
-def test_a_rule_only_a_replacement_fixes_is_failed_not_written(stubbed: tuple[Any, Stubber]) -> None:
-    ecr, stub = stubbed
+def test_a_rule_only_a_replacement_fixes_is_failed_not_written(stubbed_ecr: tuple[Any, Stubber]) -> None:
+    ecr, stub = stubbed_ecr
     stub.add_response("describe_pull_through_cache_rules", {"pullThroughCacheRules": [
         {"ecrRepositoryPrefix": "myapp-ecr-hub", "registryId": ACCOUNT, "upstreamRegistry": "quay",
          "upstreamRegistryUrl": "quay.io"}]}, {"maxResults": 1000})
