@@ -1,1 +1,1 @@
-"""Small shared pieces: errors, reading sources, atomic writes, wording. May import: nothing of ecrgen."""
+"""Small shared pieces: errors, reading sources, atomic writes, wording, walking strings. May import: nothing of ecrgen."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_, dotted
-from generator.model import lifecycle, repository_policy
+from generator.model import lifecycle, metadata, repository_policy
 from generator.model.creation_templates import PREFIX_LENGTH as TEMPLATE_PREFIX_LENGTH
 from generator.model.creation_templates import CreationTemplate, CreationTemplateEntry
 from generator.model.creation_templates import resolve as resolve_templates
@@ -81,7 +81,7 @@ class Implicit:
             out["pullThroughCache"] = [rule.to_api() for rule in self.rules]
         if self.templates:
             out["creationTemplates"] = [_template_metadata(t) for t in self.templates]
-        return _escaped(out, "${", "${!")  # type: ignore[no-any-return]
+        return metadata.written(out)  # type: ignore[no-any-return]
 
 
 # Checks the API's constraints only: for metadata, whose namespace was checked at load.
@@ -199,7 +199,7 @@ def from_template(template: Mapping[str, Any], where: str, system_name: str | No
     meta = in_template(template)
     if meta is None:
         return Implicit()
-    meta = _escaped(meta, "${!", "${")
+    meta = metadata.read(meta)
     at: Path_ = ("Metadata", METADATA_KEY)
     problems: list[Problem] = []
     rules, templates = [], []
@@ -220,18 +220,6 @@ def from_template(template: Mapping[str, Any], where: str, system_name: str | No
     if problems:
         raise InputError(where, problems)
     return Implicit(tuple(rules), tuple(templates)).for_system(system, _ANY, where)
-
-
-def _escaped(value: Any, old: str, new: str) -> Any:
-    """Every string in `value` with `old` replaced by `new` (CloudFormation resolves nothing in
-    Metadata: `${...}` is written `${!...}` there, as cfn-lint expects)."""
-    if isinstance(value, str):
-        return value.replace(old, new)
-    if isinstance(value, list):
-        return [_escaped(item, old, new) for item in value]
-    if isinstance(value, Mapping):
-        return {key: _escaped(item, old, new) for key, item in value.items()}
-    return value
 
 
 def _list(value: Any, at: Path_, problems: list[Problem]) -> list[Any]:

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from generator.base.errors import InputError, Problem
 from generator.base.source import Document, Path_, dotted
+from generator.base.strings import map_strings
 from generator.model.registry_settings import (
     AccountSettings,
     PullTimeExclusions,
@@ -342,17 +343,6 @@ def _strings(value: Any, at: Path_ = ()) -> list[tuple[Path_, str]]:
         return [(at, value)]
     items = enumerate(value) if isinstance(value, list) else value.items() if isinstance(value, dict) else ()
     return [found for key, item in items for found in _strings(item, (*at, key))]
-
-
-def map_strings(value: Any, fn: Any) -> Any:
-    """`value` with `fn` applied to every string in it, at any depth (keys aside)."""
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, list):
-        return [map_strings(item, fn) for item in value]
-    if isinstance(value, dict):
-        return {key: map_strings(item, fn) for key, item in value.items()}
-    return value
 
 
 def self_destinations(section: RegistrySection, regions: Sequence[str],

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 
 from generator.base.errors import InputError, Problem
 from generator.base.source import Path_, dotted
+from generator.model import metadata
 from generator.model.metadata import METADATA_KEY
-from generator.model.registry import Part, RegistrySection, map_strings, resolve
+from generator.model.registry import Part, RegistrySection, resolve
 from generator.model.repository import SYSTEM_NAME_PLACEHOLDER
 
 
@@ -23,12 +24,11 @@ def to_metadata(section: RegistrySection, system_name: str, name_pattern: str) -
     """What the template's top-level `Metadata.ecrgen` records: the section as in ecr.yaml, with
     the config's SystemName and the name_pattern that decide its namespace.
 
-    CloudFormation resolves nothing in Metadata, so every `${...}` is written as its literal form
-    `${!...}` (cfn-lint would otherwise take `${AWS::Region}` for a missing Fn::Sub), and
-    post-deploy fills `${SystemName}` with the value the stack was deployed with."""
+    Every `${...}` is written as its literal form (`metadata.written`), and post-deploy fills
+    `${SystemName}` with the value the stack was deployed with."""
     data = {"system_name": system_name, "name_pattern": name_pattern,
             "registry": section.model_dump(mode="json", exclude_defaults=True)}
-    return map_strings(data, lambda text: text.replace("${", "${!"))  # type: ignore[no-any-return]
+    return metadata.written(data)  # type: ignore[no-any-return]
 
 
 def from_template(template: Mapping[str, Any], where: str, system_name: str | None = None) -> Part | None:
@@ -42,7 +42,7 @@ def from_template(template: Mapping[str, Any], where: str, system_name: str | No
     if meta is None:
         return None
     at: Path_ = ("Metadata", METADATA_KEY)
-    meta = map_strings(meta, lambda text: text.replace("${!", "${"))
+    meta = metadata.read(meta)
     names = [meta.get(key) for key in ("system_name", "name_pattern")]
     if not all(isinstance(value, str) for value in names):
         raise InputError(where, Problem("must be a string", dotted((*at, "system_name"))))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from generator.base import source
+from generator.base.strings import map_strings
 
 # What lets a principal destroy images or decide who else gets in.
 DESTRUCTIVE_ACTIONS = ("ecr:BatchDeleteImage", "ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository",
@@ -94,7 +95,7 @@ class Policy:
 
     def to_cfn(self) -> dict[str, Any]:
         """For `RepositoryPolicyText`: each value with a `${AWS::...}` placeholder in an Fn::Sub."""
-        return _map_strings(self.to_aws(), lambda s: {"Fn::Sub": s} if "${" in s else s)
+        return map_strings(self.to_aws(), lambda s: {"Fn::Sub": s} if "${" in s else s)
 
     @classmethod
     def from_cfn(cls, data: Any) -> Policy:
@@ -119,16 +120,7 @@ class Policy:
                 text = text.replace(placeholder, value)
             return text
 
-        return parse(_map_strings(self.to_aws(), fill))
-
-
-def _map_strings(data: Any, fn: Callable[[str], Any]) -> Any:
-    """`data` with every string value (not key) replaced by `fn(value)`."""
-    if isinstance(data, dict):
-        return {key: _map_strings(value, fn) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_map_strings(item, fn) for item in data]
-    return fn(data) if isinstance(data, str) else data
+        return parse(map_strings(self.to_aws(), fill))
 
 
 def _map_intrinsics(data: Any) -> Any:

@@ -20,6 +20,7 @@ from generator.model import in_use
 from generator.model.config import Config
 from generator.model.creation_templates import normalized
 from generator.model.metadata import METADATA_KEY
+from generator.model.metadata import written as written_in_metadata
 from generator.model.pull_through_cache import ROOT
 from generator.model.registry_metadata import to_metadata
 from generator.model.repository import SYSTEM_NAME_PATTERN, SYSTEM_NAME_PLACEHOLDER, Repository
@@ -60,7 +61,7 @@ def build(config: Config) -> Template:
         if config.registry is not None else {}
     if config.first_stack and config.implicit:
         metadata = {"system_name": config.system_name,
-                    "name_pattern": config.name_pattern.replace("${", "${!"),  # as to_metadata writes it
+                    "name_pattern": written_in_metadata(config.name_pattern),
                     **metadata, **config.implicit.to_metadata()}
     if metadata:
         if config.owner != "namespace":
