@@ -1,1 +1,1 @@
-"""Small shared pieces: errors, reading sources, atomic writes, wording, walking strings. May import: nothing of ecrgen."""
+"""Shared pieces: errors, reading sources, atomic writes, wording, strings. May import: nothing of ecrgen."""
