@@ -1,4 +1,4 @@
-"""boto3 clients configured the AWS way, and AWS errors turned into user messages.
+"""AWS clients configured the AWS way, and AWS errors turned into user messages.
 
 Standard conventions: the default credential chain, `--profile` / `AWS_PROFILE`,
 `--region` / `AWS_REGION`, `--endpoint-url` / `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`.
@@ -28,7 +28,7 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
 
     `session` (from `make_session`) is shared by many clients: a new session loads every model
     again, which costs about a second. `credentials` (access key, secret and session token, as
-    boto3 takes them) are an assumed role's, instead of the session's own.
+    botocore takes them) are an assumed role's, instead of the session's own.
     """
     from botocore.config import Config
     from botocore.exceptions import InvalidRegionError, NoRegionError
@@ -42,8 +42,8 @@ def make_client(service: str, *, region: str | None = None, profile: str | None 
     try:
         # botocore itself reads only AWS_DEFAULT_REGION; the SDKs' AWS_REGION is honoured here.
         region = region or os.environ.get("AWS_REGION") or None
-        client = session.client(service, region_name=region, endpoint_url=endpoint_url, config=config,
-                                **(credentials or {}))
+        client = session.create_client(service, region_name=region, endpoint_url=endpoint_url,
+                                       config=config, **(credentials or {}))
     except NoRegionError:
         raise InputError("aws", "no AWS region: pass --region or set AWS_REGION") from None
     except InvalidRegionError as exc:
@@ -69,15 +69,19 @@ def _max_attempts() -> int:
 
 
 def make_session(profile: str | None = None) -> Any:
-    """A boto3 session with the default chain's (or the profile's) credentials, checked present."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
+    """A botocore session with the default chain's (or the profile's) credentials, checked present.
 
+    botocore's own session, not boto3's wrapper: ecrgen makes only clients, and boto3's import and
+    resource set-up would add to every command's start-up."""
+    from botocore.exceptions import ProfileNotFound
+    from botocore.session import Session
+
+    session = Session(profile=profile)
     try:
-        session = boto3.Session(profile_name=profile)
+        credentials = session.get_credentials()
     except ProfileNotFound:
         raise InputError("aws", f"profile {profile!r} not found in the AWS config files") from None
-    if session.get_credentials() is None:
+    if credentials is None:
         raise InputError("aws", "no AWS credentials found: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID"
                                 " and AWS_SECRET_ACCESS_KEY, or run where a role is available")
     return session

@@ -96,7 +96,7 @@ def list_targets(cfn: Any, stack_set: str, accounts: Sequence[str] = (),
     return sorted(targets, key=lambda t: (t.account, t.region))
 
 
-Credentials = dict[str, str] | str | None  # keys for boto3.Session; None: the caller's own; str: the error
+Credentials = dict[str, str] | str | None  # keys for create_client; None: the caller's own; str: the error
 
 
 def assume_roles(sts: Any, accounts: Sequence[str], role: str, concurrency: int) -> dict[str, Credentials]:
@@ -147,7 +147,7 @@ def instance_stack(cfn: Any, target: Target) -> tuple[list[desired.RepositorySet
 class Fleet:
     """What `reconcile` needs besides the targets: how to make clients, and what to do."""
 
-    session: Any                        # one boto3 session for every client (see make_client)
+    session: Any                        # one botocore session for every client (see make_client)
     client_options: Mapping[str, Any]   # endpoint_url, as make_client takes it
     concurrency: int
     write: bool
