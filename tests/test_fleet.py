@@ -289,3 +289,55 @@ def test_stack_set_targets_get_the_registry_part_each_for_its_account_and_region
     drift = ecrgen("post-deploy", "--stack-set", "myapp-ecr", "--check", "--output", "json")
     assert drift.returncode == 1  # registry drift in one target fails the fleet's --check
     assert by_target(json.loads(drift.stdout))[("111111111111", "eu-west-1")]["status"] == "planned"
+
+
+def test_the_in_use_guard_runs_in_every_target_on_its_own_workloads(aws: str, tmp_path: Path,
+                                                                   ecrgen) -> None:
+    """"Keep the last 2" in two accounts with the same four images; only 111111111111 runs its
+    oldest image on ECS: there, and only there, the policy in sync is at risk, and a policy
+    written by the run is refused."""
+    data = {**CONFIG, "targets": {"stack_set": "myapp-ecr", "accounts": [OWN, "111111111111"],
+                                  "regions": ["us-east-1"]},
+            "defaults": {"lifecycle": [{"tag_status": "any", "keep_last": 2}]}, "repositories": [{"name": "web"}]}
+    path = tmp_path / "ecr.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack_set(StackSetName="myapp-ecr", TemplateBody=template.render(
+        template.build(config.load(path)), "json"))
+    cfn.create_stack_instances(StackSetName="myapp-ecr", Accounts=[OWN, "111111111111"], Regions=["us-east-1"])
+    for account in (OWN, "111111111111"):
+        ecr = client("ecr", account, "us-east-1")
+        for number in range(1, 5):  # v1 is the oldest: "keep the last 2" expires v1 and v2
+            layer = {"digest": f"sha256:{number:064x}", "size": 1000,
+                     "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}
+            ecr.put_image(repositoryName="myapp-ecr-web", imageTag=f"v{number}", imageManifest=json.dumps({
+                "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": layer, "layers": [layer]}))
+    uri = client("ecr", "111111111111", "us-east-1").describe_repositories()["repositories"][0]["repositoryUri"]
+    ecs = client("ecs", "111111111111", "us-east-1")
+    ecs.create_cluster(clusterName="prod")
+    definition = ecs.register_task_definition(family="api", containerDefinitions=[
+        {"name": "api", "image": f"{uri}:v1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="prod", serviceName="api", taskDefinition=definition, desiredCount=1)
+
+    written = ecrgen("post-deploy", "--config", str(path), "--in-use", "ecs", "--output", "json")
+    assert written.returncode == 1, written.stdout + written.stderr
+    targets = by_target(json.loads(written.stdout))
+    own, guarded = targets[(OWN, "us-east-1")], targets[("111111111111", "us-east-1")]
+    assert own["status"] == "changed" and guarded["status"] == "failed"
+    [refused] = [c for c in guarded["repositories"][0]["changes"] if c["setting"] == "lifecyclePolicy"]
+    assert refused["status"] == "failed" and "used by ecs:prod/api" in refused["error"]
+    assert [(i["imageTags"], i["users"]) for i in refused["inUse"]] == [(["v1"], ["ecs:prod/api"])]
+    assert guarded["inUse"]["sources"] == "ecs" and own["inUse"]["references"] == 0
+    assert "failed: myapp-ecr 111111111111 us-east-1: " in written.stderr
+    calls = json.loads(written.stdout)["summary"]["apiCalls"]
+    assert calls["ListClusters"] == 2 and calls["DescribeTaskDefinition"] == 1  # each target's own ECS
+    with pytest.raises(Exception, match="LifecyclePolicyNotFound"):
+        client("ecr", "111111111111", "us-east-1").get_lifecycle_policy(repositoryName="myapp-ecr-web")
+
+    allowed = ecrgen("post-deploy", "--stack-set", "myapp-ecr", "--in-use", "ecs", "--allow-expiring-in-use")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    check = ecrgen("post-deploy", "--stack-set", "myapp-ecr", "--check", "--in-use", "ecs", "--output", "json")
+    assert check.returncode == 1  # the policy in sync in 111111111111 will expire what its service runs
+    statuses = {key: (t["status"], t["summary"]["atRisk"]) for key, t in by_target(json.loads(check.stdout)).items()}
+    assert statuses == {(OWN, "us-east-1"): ("in-sync", 0), ("111111111111", "us-east-1"): ("failed", 1)}

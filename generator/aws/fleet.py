@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.aws import ecr as aws_ecr
 from generator.aws import post_deploy
@@ -29,8 +29,13 @@ from generator.aws.stack_names import live_statuses
 from generator.base.errors import InputError
 from generator.model import registry
 from generator.model.implicit import Implicit
+from generator.model.in_use import Sources
 from generator.reconcile import desired, report
 from generator.reconcile.diff import Plan
+from generator.reconcile.in_use import require_sources
+
+if TYPE_CHECKING:
+    from generator.aws.in_use import GuardRequest
 
 INSTANCES_PAGE = 100  # ListStackInstances' MaxResults
 ROLE_SESSION_NAME = "ecrgen-post-deploy"
@@ -151,39 +156,50 @@ class Fleet:
     client_options: Mapping[str, Any]   # endpoint_url, as make_client takes it
     concurrency: int
     write: bool
+    guard: GuardRequest | None = None  # the in-use guard, run in every target on its own workloads
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The clients each target needs: its stack, its ECR, and the in-use sources' services."""
+        return ("cloudformation", "ecr", *(self.guard.sources.services if self.guard else ()))
 
 
 def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str, Credentials],
               gate: CallGate) -> list[dict[str, Any]]:
     """Each target's report section, in `targets` order; every target runs, whatever the others do.
 
-    Clients are made first, in this thread (a boto3 session is not thread-safe), then every
-    target runs in the pool.
+    Clients are made first, in this thread (a botocore session is not thread-safe), then every
+    target runs in the pool. With the in-use guard, each target's discovery reads its own
+    account and region's ECS and Lambda, and its guard judges its own repositories.
     """
-    def clients(target: Target) -> tuple[Any, ...] | str:
+    def clients(target: Target) -> dict[str, Any] | str:
         creds = credentials[target.account]
         if isinstance(creds, str):
             return creds
-        made = tuple(make_client(service, region=target.region, session=fleet.session, credentials=creds,
-                                 pool_size=fleet.concurrency, **fleet.client_options)
-                     for service in ("cloudformation", "ecr"))
-        for client in made:
+        made = {service: make_client(service, region=target.region, session=fleet.session, credentials=creds,
+                                     pool_size=fleet.concurrency, **fleet.client_options)
+                for service in fleet.services}
+        for client in made.values():
             gate.attach(client)
         return made
 
     from botocore.exceptions import BotoCoreError
 
-    def one(target: Target, made: tuple[Any, ...] | str) -> dict[str, Any]:
+    def one(target: Target, made: dict[str, Any] | str) -> dict[str, Any]:
         counter = aws_ecr.CallCounter()
         if isinstance(made, str):
             return section(target, None, counter.counts, made)
-        cfn, ecr = made
-        counter.attach(cfn)
-        counter.attach(ecr)
+        for client in made.values():
+            counter.attach(client)
+        cfn, ecr, guard = made["cloudformation"], made["ecr"], fleet.guard
         try:
             wishes, part, created = instance_stack(cfn, target)
+            require_sources(wishes, guard.sources if guard else Sources())
+            start_guard = None if guard is None else guard.starter(
+                ecr, {service: made[service] for service in guard.sources.services}, wishes,
+                write=fleet.write, concurrency=fleet.concurrency)
             built = post_deploy.reconcile(ecr, wishes, [part] if part else [], fleet.concurrency, fleet.write,
-                                          counter.counts, created=created)
+                                          counter.counts, start_guard=start_guard, created=created)
         except (InputError, BotoCoreError, *failures()) as exc:
             error = exc.render() if isinstance(exc, InputError) else aws_ecr.describe(exc)
             return section(target, None, counter.counts, error)

@@ -257,14 +257,25 @@ def images_in_use(ecr: Any, clients: Mapping[str, Any], registry: Registry, repo
 
 # --- post-deploy's guard ----------------------------------------------------------------------
 
-def start_guard(ecr: Any, make_client: Callable[[str], Any], pool: ThreadPoolExecutor,
-                wishes: Sequence[RepositorySettings], sources: Sources, file_uses: Iterable[Use], *,
-                allow: bool, write: bool, concurrency: int) -> Guard:
-    """Start discovery in `pool` (with one client per service, from `make_client`), beside
-    whatever else runs, and return the guard that will wait for it."""
-    clients = {service: make_client(service) for service in sources.services}
-    discovery = pool.submit(discover, clients, sources.services, concurrency, tuple(file_uses))
-    return Guard(ecr, wishes, discovery, sources, allow=allow, write=write, concurrency=concurrency)
+@dataclass(frozen=True)
+class GuardRequest:
+    """What post-deploy's guard looks for (the sources, the in-use file's references, read once)
+    and whether it may expire what it finds: one for a stack, the same for every target of a fleet."""
+
+    sources: Sources
+    file_uses: tuple[Use, ...] = ()
+    allow: bool = False
+
+    def starter(self, ecr: Any, clients: Mapping[str, Any], wishes: Sequence[RepositorySettings], *,
+                write: bool, concurrency: int) -> Callable[[ThreadPoolExecutor], Guard]:
+        """`aws.post_deploy.reconcile`'s `start_guard`: discovery through `clients` (one per
+        source service, made by the caller in its own thread) starts in the reconcile's pool,
+        beside the repositories' reads, and the guard waits for it."""
+        def start(pool: ThreadPoolExecutor) -> Guard:
+            discovery = pool.submit(discover, clients, self.sources.services, concurrency, self.file_uses)
+            return Guard(ecr, wishes, discovery, self.sources, allow=self.allow, write=write,
+                         concurrency=concurrency)
+        return start
 
 
 class Guard:

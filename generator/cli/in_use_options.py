@@ -14,6 +14,7 @@ import typer
 from generator.base.errors import InputError
 
 if TYPE_CHECKING:
+    from generator.aws.in_use import GuardRequest
     from generator.model.in_use import Sources, Use
 
 IN_USE = typer.Option(None, "--in-use", metavar="ecs,lambda",
@@ -44,3 +45,12 @@ def file_uses(chosen: Sources) -> tuple[Use, ...]:
 
     return in_use_file.read(chosen.file) if chosen.file else ()
 
+
+
+def guard_request(chosen: Sources, allow: bool) -> GuardRequest | None:
+    """post-deploy's in-use guard for the chosen sources (None without any), its file read now."""
+    if not chosen:
+        return None
+    from generator.aws.in_use import GuardRequest
+
+    return GuardRequest(chosen, file_uses(chosen), allow)

@@ -6,7 +6,6 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,12 +13,6 @@ from generator.base.errors import InputError
 from generator.cli import aws_options, in_use_options
 from generator.cli.progress import show_progress
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from generator.model.in_use import Sources
-    from generator.reconcile.desired import RepositorySettings
 
 
 class Output(StrEnum):
@@ -79,6 +72,7 @@ def post_deploy(
     from generator.aws.client import make_client, make_session, user_errors
     from generator.model import implicit, registry
     from generator.reconcile import desired, report
+    from generator.reconcile.in_use import require_sources
 
     if not stack_name and not config and not stack_set:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
@@ -108,23 +102,20 @@ def post_deploy(
             parts.append(registry.resolve(cfg.registry, cfg.name_pattern, system, source="--system-name",
                                           ownership=cfg.owner))
         created = cfg.implicit.for_system(system, implicit.owner_part(cfg.name_pattern, system, cfg.owner))
-    if stack_set or targets is not None:
-        from generator.cli import post_deploy_fleet
-
-        if sought or allow_expiring_in_use:
-            raise InputError("post-deploy", "in-use discovery (--in-use, --pulled-within, --in-use-file, "
-                             "in_use:) does not run across a StackSet yet: run post-deploy per stack")
-
-        raise typer.Exit(post_deploy_fleet.run(
-            stack_set, _split(accounts), _split(regions), execution_role, aws, concurrency,
-            write=not (dry_run or check), check=check, as_json=output is Output.json, targets=targets))
-    if accounts or regions or execution_role:
-        raise InputError("post-deploy", "--accounts, --regions and --execution-role only apply with "
-                         "--stack-set or a config with targets")
     if allow_expiring_in_use and not sought:
         raise InputError("--allow-expiring-in-use", "only applies with in-use discovery: --in-use, "
                          "--pulled-within, --in-use-file or in_use: in ecr.yaml")
-    uses = in_use_options.file_uses(sought)
+    guard = in_use_options.guard_request(sought, allow_expiring_in_use)
+    if stack_set or targets is not None:
+        from generator.cli import post_deploy_fleet
+
+        raise typer.Exit(post_deploy_fleet.run(
+            stack_set, _split(accounts), _split(regions), execution_role, aws, concurrency,
+            write=not (dry_run or check), check=check, as_json=output is Output.json, targets=targets,
+            guard=guard))
+    if accounts or regions or execution_role:
+        raise InputError("post-deploy", "--accounts, --regions and --execution-role only apply with "
+                         "--stack-set or a config with targets")
     counter = aws_ecr.CallCounter()
     with user_errors("post-deploy"):
         session = make_session(aws["profile"])  # one for both clients: each session reads every model
@@ -141,19 +132,13 @@ def post_deploy(
             parts = registry.distinct([part for _, part, _ in stacks if part is not None])
             created = implicit.merged([found for _, _, found in stacks])
         aws_implicit.wanted_settings(parts)  # bad input before any write
-        _protection_needs_sources(wishes, sought)
+        require_sources(wishes, sought)
         start_guard = None
-        if sought:
-            from generator.aws import in_use as aws_in_use
-
-            def client(service: str) -> object:
-                return counter.attach(make_client(service, session=session, **aws))
-
-            def start_guard(pool: ThreadPoolExecutor) -> aws_in_use.Guard:
-                return aws_in_use.start_guard(ecr, client, pool, wishes, sought, uses,
-                                              allow=allow_expiring_in_use, write=not (dry_run or check),
-                                              concurrency=concurrency)
-
+        if guard is not None:
+            clients = {service: counter.attach(make_client(service, session=session, **aws))
+                       for service in sought.services}
+            start_guard = guard.starter(ecr, clients, wishes, write=not (dry_run or check),
+                                        concurrency=concurrency)
         with show_progress(len(wishes)) as progress:
             result = aws_post_deploy.reconcile(ecr, wishes, parts, concurrency, not (dry_run or check),
                                                counter.counts, progress, start_guard, created)
@@ -162,16 +147,6 @@ def post_deploy(
     else:
         report.render_text(result, sys.stdout)
     raise typer.Exit(report.exit_code(result, check))
-
-
-def _protection_needs_sources(wishes: list[RepositorySettings], sought: Sources) -> None:
-    """Shield tags follow what is in use: without a source to say so, protection cannot run."""
-    protected = [wish.name for wish in wishes if wish.protect_in_use]
-    if protected and not sought:
-        named = ", ".join(protected[:3]) + (" ..." if len(protected) > 3 else "")
-        raise InputError("post-deploy", f"{named} want protect_in_use, which needs to know the images in "
-                         "use: pass --in-use ecs,lambda, --pulled-within DAYS or --in-use-file FILE (or set "
-                         "in_use: in ecr.yaml)")
 
 
 def _split(values: list[str]) -> list[str]:

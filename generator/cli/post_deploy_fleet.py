@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.model.roles import DEFAULT_EXECUTION_ROLE
 from generator.model.targets import Targets
 
+if TYPE_CHECKING:
+    from generator.aws.in_use import GuardRequest
+
 
 def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[str], role: str | None,
         aws: Mapping[str, Any], concurrency: int, write: bool, check: bool, as_json: bool,
-        targets: Targets | None = None) -> int:
-    """Reconcile every instance; print the fleet report; the exit code.
+        targets: Targets | None = None, guard: GuardRequest | None = None) -> int:
+    """Reconcile every instance (each with the in-use `guard`, when given); print the fleet
+    report; the exit code.
 
     Flags win over `targets` from ecr.yaml; a self-managed `targets` narrows to its accounts.
     """
@@ -42,7 +46,7 @@ def run(stack_sets: Sequence[str], accounts: Sequence[str], regions: Sequence[st
                  for target in fleet.list_targets(cfn, name, accounts, regions)]
         credentials = fleet.assume_roles(sts, [t.account for t in found], role or DEFAULT_EXECUTION_ROLE,
                                          concurrency)
-        settings = fleet.Fleet(session, options, concurrency, write)
+        settings = fleet.Fleet(session, options, concurrency, write, guard)
         sections = fleet.reconcile(settings, found, credentials, gate)
     result = fleet_report.build(sections, counter.counts)
     if as_json:

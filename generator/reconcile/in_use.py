@@ -15,12 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from generator.base.errors import InputError
 from generator.base.wording import plural
 from generator.model.lifecycle import Evaluation, Image, Policy, evaluate
 from generator.model.protection import LAST_TAG, ShieldPlan, is_shield_tag, shielded
 from generator.reconcile.diff import Change
+
+if TYPE_CHECKING:
+    from generator.model.in_use import Sources
+    from generator.reconcile.desired import RepositorySettings
 
 ALLOW_FLAG = "--allow-expiring-in-use"
 
@@ -45,6 +50,17 @@ class Victim:
         tags = ", ".join(tag for tag in self.tags if not is_shield_tag(tag)) or "untagged"
         verb = "archived" if self.action == "TRANSITION" else "expired"
         return f"{self.digest[:19]} ({tags}) {verb} by rule {self.rule}, used by {', '.join(self.users)}"
+
+
+def require_sources(wishes: Sequence[RepositorySettings], sources: Sources) -> None:
+    """Shield tags follow what is in use: without a source to say so, protection cannot run (it
+    would take every shield tag off)."""
+    protected = [wish.name for wish in wishes if wish.protect_in_use]
+    if protected and not sources:
+        named = ", ".join(protected[:3]) + (" ..." if len(protected) > 3 else "")
+        raise InputError("post-deploy", f"{named} want protect_in_use, which needs to know the images in "
+                         "use: pass --in-use ecs,lambda, --pulled-within DAYS or --in-use-file FILE (or set "
+                         "in_use: in ecr.yaml)")
 
 
 def victims(policy: Policy, images: Sequence[Image], users: Mapping[str, tuple[str, ...]],
