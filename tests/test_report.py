@@ -204,7 +204,7 @@ def test_the_in_use_flags_a_file_and_no_extra_call(registry: list[report_registr
     page = tmp_path / "report.html"
     result = run_ecrgen("report", "--repository", "shop-ecr-web", "--now", NOW, "--in-use", "ecs",
                         "--out", str(page), cwd=HERE)
-    assert "in use: 2 images, 1 at risk" in result.stderr
+    assert f"wrote {page} (html): 1 repository, " in result.stderr and "in use: 2 images, 1 at risk" in result.stderr
     html = page.read_text()
     assert "<th scope=\"col\" data-type=\"number\">in use (at risk)</th>" in html and ">2 (1)</td>" in html
     assert "ecs:shop/admin" in html.split("id=\"at-risk\"")[1]

@@ -188,10 +188,10 @@ def _render(result: Report, fmt: Output) -> str:
 
 
 def _summary_line(result: Report) -> str:
-    from generator.base.wording import binary_size
+    from generator.base.wording import binary_size, plural
     from generator.report import units
 
-    return (f"{len(result.repositories)} repositories, {binary_size(result.total('bytes'))}, "
+    return (f"{plural(len(result.repositories), 'repository')}, {binary_size(result.total('bytes'))}, "
             f"{units.usd(result.total('monthly_cost'))} per month; policies free "
             f"{binary_size(result.total('freed.expiring_bytes'))}"
             + (f"; {_at_risk_phrase(result)}" if result.in_use else "")
