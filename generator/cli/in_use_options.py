@@ -46,7 +46,6 @@ def file_uses(chosen: Sources) -> tuple[Use, ...]:
     return in_use_file.read(chosen.file) if chosen.file else ()
 
 
-
 def guard_request(chosen: Sources, allow: bool) -> GuardRequest | None:
     """post-deploy's in-use guard for the chosen sources (None without any), its file read now."""
     if not chosen:
