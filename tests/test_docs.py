@@ -497,15 +497,34 @@ def markdown_files() -> list[Path]:
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation but `-` and `_`
+    dropped, spaces as `-`, a repeated one numbered; `#` lines inside code blocks are no headings."""
+    found: set[str] = set()
+    fenced = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"#{1,6} (.+)", line)
+        if heading and not fenced:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-")
+            found.add(next(f"{slug}-{n}" if n else slug for n in range(len(found) + 1)
+                           if (f"{slug}-{n}" if n else slug) not in found))
+    return found
+
+
 def test_every_relative_link_resolves_inside_the_repository() -> None:
     broken = []
     for path in markdown_files():
         for target in LINK.findall(path.read_text()):
-            if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
-                continue  # https://..., mailto:, an anchor in the same page
-            resolved = (path.parent / target.split("#", 1)[0]).resolve()
+            if re.match(r"[a-z][a-z0-9+.-]*:", target):
+                continue  # https://..., mailto:
+            file, _, anchor = target.partition("#")
+            resolved = (path.parent / file).resolve() if file else path
             if not resolved.is_relative_to(ROOT) or not resolved.exists():
                 broken.append(f"{path.relative_to(ROOT)}: {target}")
+            elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved.read_text()):
+                broken.append(f"{path.relative_to(ROOT)}: {target} (no such heading)")
     assert not broken, broken
 
 
@@ -518,3 +537,16 @@ def test_the_link_check_finds_a_link_out_of_the_repository(tmp_path: Path, monke
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     with pytest.raises(AssertionError, match=r"README.md: \.\./shared/seed/030-ECR.md"):
         test_every_relative_link_resolves_inside_the_repository()
+
+
+def test_the_link_check_finds_a_heading_that_is_not_there(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# Images in use: `--in-use`, the guard\n## Notes\n## Notes\n"
+                                            "```sh\n# not-a-heading\n```\n")
+    (tmp_path / "README.md").write_text("[ok](docs/a.md#images-in-use---in-use-the-guard) [ok](docs/a.md#notes-1) "
+                                        "[bad](docs/a.md#not-a-heading) [bad](#nowhere)\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    with pytest.raises(AssertionError) as failed:
+        test_every_relative_link_resolves_inside_the_repository()
+    assert str(failed.value).splitlines()[0] == ("['README.md: docs/a.md#not-a-heading (no such heading)', "
+                                                 "'README.md: #nowhere (no such heading)']")
