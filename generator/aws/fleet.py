@@ -29,10 +29,9 @@ from generator.aws.stack_names import live_statuses
 from generator.base.errors import InputError
 from generator.model import registry
 from generator.model.implicit import Implicit
-from generator.model.in_use import Sources
 from generator.reconcile import desired, report
 from generator.reconcile.diff import Plan
-from generator.reconcile.in_use import require_sources
+from generator.reconcile.in_use import require_discovery
 
 if TYPE_CHECKING:
     from generator.aws.in_use import GuardRequest
@@ -194,7 +193,7 @@ def reconcile(fleet: Fleet, targets: Sequence[Target], credentials: Mapping[str,
         cfn, ecr, guard = made["cloudformation"], made["ecr"], fleet.guard
         try:
             wishes, part, created = instance_stack(cfn, target)
-            require_sources(wishes, guard.sources if guard else Sources())
+            require_discovery(wishes, guard is not None)
             start_guard = None if guard is None else guard.starter(
                 ecr, {service: made[service] for service in guard.sources.services}, wishes,
                 write=fleet.write, concurrency=fleet.concurrency)

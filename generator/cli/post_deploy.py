@@ -72,7 +72,7 @@ def post_deploy(
     from generator.aws.client import make_client, make_session, user_errors
     from generator.model import implicit, registry
     from generator.reconcile import desired, report
-    from generator.reconcile.in_use import require_sources
+    from generator.reconcile.in_use import require_discovery
 
     if not stack_name and not config and not stack_set:
         raise InputError("post-deploy", "give --stack-name NAME (repeatable) or --config FILE "
@@ -132,7 +132,7 @@ def post_deploy(
             parts = registry.distinct([part for _, part, _ in stacks if part is not None])
             created = implicit.merged([found for _, _, found in stacks])
         aws_implicit.wanted_settings(parts)  # bad input before any write
-        require_sources(wishes, sought)
+        require_discovery(wishes, guard is not None)
         start_guard = None
         if guard is not None:
             clients = {service: counter.attach(make_client(service, session=session, **aws))

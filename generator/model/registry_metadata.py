@@ -56,19 +56,19 @@ def from_template(template: Mapping[str, Any], where: str, system_name: str | No
         return None
     written_for, name_pattern = names
     system = system_name or written_for
-    if system != written_for:
-        refusal = (f"the stack was deployed with SystemName={system}, but the registry part in its "
-                   f"template's {dotted(at)} names SystemName {written_for} (a template from an older "
-                   "ecrgen): run `ecrgen template` and deploy again, or `ecrgen post-deploy --config "
-                   f"ecr.yaml --system-name {system}`")
-        if SYSTEM_NAME_PLACEHOLDER not in name_pattern and written_for in name_pattern:
-            raise InputError(where, refusal)
-        try:
-            return resolve(section, name_pattern, system, at=(*at, "registry"), source=where,
-                           ownership=ownership)
-        except InputError:
-            raise InputError(where, refusal) from None
-    return resolve(section, name_pattern, system, at=(*at, "registry"), source=where, ownership=ownership)
+    refusal = (f"the stack was deployed with SystemName={system}, but the registry part in its "
+               f"template's {dotted(at)} names SystemName {written_for} (a template from an older "
+               "ecrgen): run `ecrgen template` and deploy again, or `ecrgen post-deploy --config "
+               f"ecr.yaml --system-name {system}`")
+    renamed = system != written_for
+    if renamed and SYSTEM_NAME_PLACEHOLDER not in name_pattern and written_for in name_pattern:
+        raise InputError(where, refusal)
+    try:
+        return resolve(section, name_pattern, system, at=(*at, "registry"), source=where, ownership=ownership)
+    except InputError:
+        if not renamed:
+            raise
+        raise InputError(where, refusal) from None
 
 
 def in_template(template: Mapping[str, Any]) -> Mapping[str, Any] | None:

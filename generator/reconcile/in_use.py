@@ -24,7 +24,6 @@ from generator.model.protection import LAST_TAG, ShieldPlan, is_shield_tag, shie
 from generator.reconcile.diff import Change
 
 if TYPE_CHECKING:
-    from generator.model.in_use import Sources
     from generator.reconcile.desired import RepositorySettings
 
 ALLOW_FLAG = "--allow-expiring-in-use"
@@ -52,11 +51,11 @@ class Victim:
         return f"{self.digest[:19]} ({tags}) {verb} by rule {self.rule}, used by {', '.join(self.users)}"
 
 
-def require_sources(wishes: Sequence[RepositorySettings], sources: Sources) -> None:
-    """Shield tags follow what is in use: without a source to say so, protection cannot run (it
+def require_discovery(wishes: Sequence[RepositorySettings], discovering: bool) -> None:
+    """Shield tags follow what is in use: without discovery to say so, protection cannot run (it
     would take every shield tag off)."""
     protected = [wish.name for wish in wishes if wish.protect_in_use]
-    if protected and not sources:
+    if protected and not discovering:
         named = ", ".join(protected[:3]) + (" ..." if len(protected) > 3 else "")
         raise InputError("post-deploy", f"{named} want protect_in_use, which needs to know the images in "
                          "use: pass --in-use ecs,lambda, --pulled-within DAYS or --in-use-file FILE (or set "
